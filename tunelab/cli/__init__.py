@@ -1,0 +1,38 @@
+"""`tunelab` command line: one typer sub-app per command group; each command parses, calls the
+library, and prints. Errors a user can act on are printed without a traceback and exit 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tunelab.cli import chat, generate, models
+from tunelab.cli.common import console_err
+from tunelab.models.errors import ModelError
+
+app = typer.Typer(
+    name="tunelab",
+    help="TuneLab: fine-tune, evaluate and serve open language models on hardware you own.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(models.app, name="models")
+app.command("generate")(generate.generate)
+app.command("chat")(chat.chat)
+
+
+@app.command("version")
+def version() -> None:
+    """Print TuneLab's version."""
+    from tunelab import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except (ModelError, ValueError) as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,97 @@
+"""`tunelab chat`: an interactive terminal chat with streaming answers.
+
+Commands: /reset clears the history, /system TEXT sets the system prompt, /exit (or Ctrl-D) quits.
+Ctrl-C while an answer streams stops that answer and keeps the session.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from tunelab.cli.common import console, console_err, load
+from tunelab.cli.generate import MaxTokensOpt, ModelOpt, SeedOpt, TemperatureOpt, TemplateOpt, TopPOpt
+from tunelab.models.generation import GenerationResult, SamplingParams, stream_text
+
+HELP = "Commands: /reset  /system TEXT  /exit   (Ctrl-C stops an answer, Ctrl-D quits)"
+
+
+class ChatSession:
+    """History of one conversation; builds prompts and records answers."""
+
+    def __init__(self, system: str | None = None) -> None:
+        self.system = system
+        self.turns: list[dict] = []
+
+    def messages(self) -> list[dict]:
+        head = [{"role": "system", "content": self.system}] if self.system else []
+        return head + self.turns
+
+    def reset(self) -> None:
+        self.turns = []
+
+
+def chat(
+    model: ModelOpt = None,
+    system: Annotated[Optional[str], typer.Option(help="System prompt for the conversation.")] = None,
+    max_tokens: MaxTokensOpt = 512,
+    temperature: TemperatureOpt = 0.7,
+    top_p: TopPOpt = 1.0,
+    seed: SeedOpt = None,
+    chat_template: TemplateOpt = None,
+) -> None:
+    """Chat with a model in the terminal."""
+    from tunelab.models.catalogue import resolve_template_arg
+
+    params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    template = resolve_template_arg(chat_template)
+    loaded = load(model)
+    loaded.chat_prompt([{"role": "user", "content": "hi"}], template)  # no template: fail now, not mid-chat
+    session = ChatSession(system)
+    console.print(f"Chatting with [bold]{loaded.name}[/]. {HELP}")
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            console.print()
+            return
+        except KeyboardInterrupt:
+            console.print("\n(type /exit or press Ctrl-D to quit)")
+            continue
+        line = line.strip()
+        if not line:
+            continue
+        if line == "/exit":
+            return
+        if line == "/reset":
+            session.reset()
+            console.print("[history cleared]")
+            continue
+        if line == "/system" or line.startswith("/system "):
+            session.system = line[len("/system"):].strip() or None
+            session.reset()
+            console.print(f"[system prompt {'set' if session.system else 'cleared'}; history cleared]")
+            continue
+        if line.startswith("/"):
+            console.print(f"Unknown command {line.split()[0]}. {HELP}")
+            continue
+        session.turns.append({"role": "user", "content": line})
+        ids = loaded.tokenizer(loaded.chat_prompt(session.messages(), template), add_special_tokens=False)["input_ids"]
+        result = GenerationResult()
+        sys.stdout.write("assistant> ")
+        sys.stdout.flush()
+        try:
+            for piece in stream_text(loaded, ids, params, result):
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")
+            console_err.print("[answer stopped]")
+        except ValueError as exc:  # context full: tell the user, keep the session
+            session.turns.pop()
+            console_err.print(f"\n[bold red]error:[/] {exc} Use /reset to start over.")
+            continue
+        session.turns.append({"role": "assistant", "content": result.text})

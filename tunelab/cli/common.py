@@ -1,0 +1,30 @@
+"""Helpers shared by CLI commands: settings, store and consoles, built once per invocation."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rich.console import Console
+
+from tunelab.settings import Settings
+from tunelab.store import Store
+
+console = Console(highlight=False)
+console_err = Console(stderr=True, highlight=False)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings()
+
+
+@lru_cache(maxsize=1)
+def store() -> Store:
+    return Store(settings())
+
+
+def load(name: str | None):
+    """Load a catalogue model by name (default: the configured default model)."""
+    from tunelab.models.loader import load_model
+
+    return load_model(name or settings().default_model, settings(), store=store())

@@ -1,0 +1,104 @@
+"""GGUF -> safetensors folder, once.
+
+The converted folder is built under a temporary name and renamed into place only when complete,
+so a half-written folder never counts as done; a file lock makes two processes that start the
+conversion at once do it once. A `tunelab-source.json` inside records which file it came from:
+a changed GGUF (size or mtime) is converted again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from filelock import FileLock
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from tunelab.models.errors import ModelSourceError
+from tunelab.models.progress import gguf_tensors_into, hf_bars_off
+
+MARKER = "tunelab-source.json"
+
+
+def fingerprint(gguf: Path) -> dict:
+    st = gguf.stat()
+    return {"gguf": str(gguf), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def is_converted(folder: Path, gguf: Path) -> bool:
+    marker = folder / MARKER
+    if not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text()) == fingerprint(gguf)
+    except (OSError, ValueError):
+        return False
+
+
+def check_gguf(gguf: Path) -> None:
+    """Fail early, naming the file, when a GGUF is missing or not a GGUF."""
+    if not gguf.is_file():
+        raise ModelSourceError(f"GGUF file {gguf} does not exist.")
+    with open(gguf, "rb") as f:
+        magic = f.read(4)
+    if magic != b"GGUF":
+        raise ModelSourceError(f"{gguf} is not a GGUF file (it starts with {magic!r}, not b'GGUF').")
+
+
+def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None) -> Path:
+    """Return `folder`, converting `gguf` into it first if needed."""
+    gguf = gguf.resolve()
+    if is_converted(folder, gguf):
+        return folder
+    check_gguf(gguf)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if is_converted(folder, gguf):  # another process finished while we waited
+            return folder
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+        tmp.chmod(0o755)
+        try:
+            _convert(gguf, tmp, console or Console(stderr=True))
+            (tmp / MARKER).write_text(json.dumps(fingerprint(gguf)))
+            if folder.exists():  # stale conversion of an older file: move it aside, then swap
+                old = folder.with_name(f".{folder.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(folder, old)
+                os.replace(tmp, folder)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def _convert(gguf: Path, out: Path, console: Console) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    with hf_bars_off(), Progress(*columns, console=console) as progress:
+        steps = progress.add_task(f"Converting {gguf.name}", total=3)
+        tensors = progress.add_task("  dequantizing tensors", total=None)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+            with gguf_tensors_into(progress, tensors):
+                model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
+        except Exception as exc:
+            raise ModelSourceError(f"Could not read GGUF file {gguf}: {exc}") from exc
+        progress.update(steps, advance=1, description=f"Converting {gguf.name}: writing safetensors")
+        # The weights are dequantized now; drop the GGUF quantizer so save_pretrained writes a
+        # plain float model that loads without gguf_file=.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(out, safe_serialization=True)
+        progress.update(steps, advance=1, description=f"Converting {gguf.name}: tokenizer files")
+        tokenizer.save_pretrained(out)
+        progress.update(steps, advance=1, description=f"Converted {gguf.name} to {out.parent}")

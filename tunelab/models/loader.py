@@ -1,0 +1,119 @@
+"""The one place that turns a catalogue entry into a model and tokenizer.
+
+`load_model(name_or_spec, settings)` resolves the entry (built-in package, local folder, GGUF file
+or hub id), converts GGUF once to a safetensors folder under the home dir, and returns a
+`LoadedModel` in eval mode on the configured device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tunelab.models.catalogue import Catalogue, ModelSpec
+from tunelab.models.chat_templates import render_chat
+from tunelab.models.convert import ensure_converted
+from tunelab.models.errors import HubUnreachableError, ModelSourceError
+from tunelab.models.packaged import smollm2_gguf
+from tunelab.models.progress import hf_bars_off
+from tunelab.settings import Settings
+from tunelab.store import Store
+
+
+@dataclass
+class LoadedModel:
+    spec: ModelSpec
+    model: Any  # a transformers PreTrainedModel
+    tokenizer: Any  # a transformers PreTrainedTokenizerBase
+    path: str  # folder or hub id it was loaded from
+    device: torch.device
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def context_length(self) -> int:
+        cfg = self.model.config
+        return int(getattr(cfg, "max_position_embeddings", None) or self.tokenizer.model_max_length or 2048)
+
+    @property
+    def eos_token_ids(self) -> set[int]:
+        ids: set[int] = set()
+        gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
+        for value in (gen_eos, self.tokenizer.eos_token_id):
+            if isinstance(value, int):
+                ids.add(value)
+            elif value:
+                ids.update(int(v) for v in value)
+        return ids
+
+    def chat_prompt(self, messages: list[dict], template: str | None = None) -> str:
+        return render_chat(self.tokenizer, messages, template or self.spec.chat_template, model_name=self.name)
+
+
+def resolve_device(setting: str) -> torch.device:
+    if setting == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(setting)
+
+
+def local_path(spec: ModelSpec, settings: Settings) -> str:
+    """Where to load `spec` from: a ready folder (converting a GGUF first) or a hub id."""
+    if spec.kind == "packaged":
+        return str(ensure_converted(smollm2_gguf(), settings.models_dir / spec.name))
+    if spec.kind == "gguf":
+        return str(ensure_converted(Path(spec.source), settings.models_dir / spec.name))
+    if spec.kind == "folder":
+        folder = Path(spec.source)
+        if not (folder / "config.json").is_file():
+            what = "does not exist" if not folder.exists() else "has no config.json"
+            raise ModelSourceError(f"Model folder {folder} (model '{spec.name}') {what}.")
+        return str(folder)
+    if spec.kind == "hub":
+        return resolve_hub(spec, settings)
+    raise ModelSourceError(f"Model '{spec.name}' has an unknown kind '{spec.kind}'.")
+
+
+def resolve_hub(spec: ModelSpec, settings: Settings) -> str:
+    """Use the local HF cache if it holds the model; otherwise check the hub answers, quickly."""
+    from huggingface_hub import HfApi, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(spec.source, "config.json"), str):
+        return spec.source
+    advice = (f"Download it where a hub is reachable and register the folder instead: "
+              f"tunelab models add {spec.name}-local /path/to/folder")
+    if settings.hub_offline:
+        raise HubUnreachableError(f"'{spec.source}' is not in the local cache and hub access is off "
+                                  f"(TUNELAB_HUB_OFFLINE). {advice}")
+    try:
+        HfApi().model_info(spec.source, timeout=settings.hub_timeout_s)
+    except Exception as exc:
+        raise HubUnreachableError(
+            f"The Hugging Face Hub is unreachable for '{spec.source}' ({type(exc).__name__}: {exc}). {advice}"
+        ) from exc
+    return spec.source
+
+
+def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | None = None,
+               dtype: torch.dtype | None = None) -> LoadedModel:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    spec = model if isinstance(model, ModelSpec) else Catalogue(store or Store(settings)).get(model)
+    path = local_path(spec, settings)
+    device = resolve_device(settings.device)
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    try:
+        with hf_bars_off():
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            net = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    except OSError as exc:
+        raise ModelSourceError(f"Could not load model '{spec.name}' from {path}: {exc}") from exc
+    net.to(device).eval()
+    return LoadedModel(spec=spec, model=net, tokenizer=tokenizer, path=path, device=device)

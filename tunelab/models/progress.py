@@ -1,0 +1,47 @@
+"""Progress display while transformers loads weights: its own bars off, ours (rich) on."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from rich.progress import Progress, TaskID
+
+
+@contextmanager
+def hf_bars_off() -> Iterator[None]:
+    """Silence transformers' tqdm bars ("Loading weights") for the duration of the block."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+@contextmanager
+def gguf_tensors_into(progress: Progress, task: TaskID) -> Iterator[None]:
+    """Route the per-tensor loop of transformers' GGUF reader into a rich task.
+
+    transformers iterates `tqdm(reader.tensors, ...)` while dequantizing; we swap that module's
+    `tqdm` for a generator that advances `task`, so the user sees one bar with real counts.
+    """
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    original = gguf_utils.tqdm
+
+    def tracked(iterable, desc=None, **_kw):
+        items = list(iterable)
+        progress.update(task, total=len(items), completed=0)
+        for item in items:
+            yield item
+            progress.advance(task)
+
+    gguf_utils.tqdm = tracked
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original

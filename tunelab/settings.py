@@ -1,0 +1,60 @@
+"""The one place that reads the environment.
+
+`Settings()` reads `TUNELAB_*` variables (and a `.env` file if present) once; every other module
+receives a `Settings` instance as an argument instead of looking at `os.environ` itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Application settings. Each field can be set as `TUNELAB_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="TUNELAB_", env_file=".env", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".tunelab",
+        description="Directory holding the database, converted models, adapters, indexes and logs.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store; default: a SQLite file under the home dir.",
+    )
+    default_model: str = Field(
+        default="smollm2-135m-instruct", description="Catalogue name used when no --model is given."
+    )
+    device: str = Field(default="auto", description="'auto', 'cpu', 'cuda' or 'cuda:N'.")
+    hub_timeout_s: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for the Hugging Face Hub before giving up."
+    )
+    hub_offline: bool = Field(
+        default=False, description="Never contact a model hub; only local folders, files and caches."
+    )
+    # Resource limits (the server and the CLI both respect them).
+    max_new_tokens: int = Field(default=4096, ge=1, description="Upper bound on tokens generated per request.")
+    max_context_tokens: int | None = Field(
+        default=None, ge=16, description="Cap on prompt + generation length; default: the model's own limit."
+    )
+    torch_threads: int | None = Field(default=None, ge=1, description="CPU threads for torch; default: torch's choice.")
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'tunelab.db'}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
