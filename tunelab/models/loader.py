@@ -81,6 +81,7 @@ def local_path(spec: ModelSpec, settings: Settings) -> str:
 def resolve_hub(spec: ModelSpec, settings: Settings) -> str:
     """Use the local HF cache if it holds the model; otherwise check the hub answers, quickly."""
     from huggingface_hub import HfApi, try_to_load_from_cache
+    from huggingface_hub.errors import RepositoryNotFoundError
 
     if isinstance(try_to_load_from_cache(spec.source, "config.json"), str):
         return spec.source
@@ -91,6 +92,8 @@ def resolve_hub(spec: ModelSpec, settings: Settings) -> str:
                                   f"(TUNELAB_HUB_OFFLINE). {advice}")
     try:
         HfApi().model_info(spec.source, timeout=settings.hub_timeout_s)
+    except RepositoryNotFoundError as exc:
+        raise ModelSourceError(f"The Hugging Face Hub has no model '{spec.source}' (model '{spec.name}').") from exc
     except Exception as exc:
         raise HubUnreachableError(
             f"The Hugging Face Hub is unreachable for '{spec.source}' ({type(exc).__name__}: {exc}). {advice}"

@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from tunelab.settings import Settings
+from tunelab.store import Base, ModelEntry, Store
+
+
+def test_settings_read_prefixed_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUNELAB_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("TUNELAB_MAX_NEW_TOKENS", "77")
+    s = Settings()
+    assert s.home == (tmp_path / "h").resolve()
+    assert s.max_new_tokens == 77
+    assert s.db_url == f"sqlite:///{tmp_path / 'h' / 'tunelab.db'}"
+
+
+def test_settings_default_home_is_under_user_home(monkeypatch):
+    monkeypatch.delenv("TUNELAB_HOME", raising=False)
+    assert Settings().home == (Path.home() / ".tunelab").resolve()
+
+
+def test_settings_refuse_bad_values(monkeypatch):
+    monkeypatch.setenv("TUNELAB_MAX_NEW_TOKENS", "0")
+    try:
+        Settings()
+    except ValueError as exc:
+        assert "max_new_tokens" in str(exc)
+    else:
+        raise AssertionError("max_new_tokens=0 was accepted")
+
+
+def test_migrations_match_the_orm_tables(store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_upgrade_is_idempotent_and_keeps_rows(settings, store):
+    with store.session() as s:
+        s.add(ModelEntry(name="keep-me", kind="hub", source="org/m", extra={}))
+    store.upgrade()
+    again = Store(settings)  # a second process opening the same database upgrades again
+    with again.session() as s:
+        names = s.scalars(sa.select(ModelEntry.name)).all()
+    assert names == ["keep-me"]
+    with again.engine.connect() as conn:
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+    again.dispose()
+
+
+def test_session_rolls_back_on_error(store):
+    try:
+        with store.session() as s:
+            s.add(ModelEntry(name="half", kind="hub", source="org/m", extra={}))
+            s.flush()
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    with store.session() as s:
+        assert s.scalars(sa.select(ModelEntry)).all() == []
