@@ -67,12 +67,12 @@ def chat(
             return
         if line == "/reset":
             session.reset()
-            console.print("[history cleared]")
+            console.print("[history cleared]", markup=False)
             continue
         if line == "/system" or line.startswith("/system "):
             session.system = line[len("/system"):].strip() or None
             session.reset()
-            console.print(f"[system prompt {'set' if session.system else 'cleared'}; history cleared]")
+            console.print(f"[system prompt {'set' if session.system else 'cleared'}; history cleared]", markup=False)
             continue
         if line.startswith("/"):
             console.print(f"Unknown command {line.split()[0]}. {HELP}")
@@ -89,7 +89,7 @@ def chat(
             sys.stdout.write("\n")
         except KeyboardInterrupt:
             sys.stdout.write("\n")
-            console_err.print("[answer stopped]")
+            console_err.print("[answer stopped]", markup=False)
         except ValueError as exc:  # context full: tell the user, keep the session
             session.turns.pop()
             console_err.print(f"\n[bold red]error:[/] {exc} Use /reset to start over.")

@@ -53,5 +53,5 @@ def generate(
             sys.stdout.write(piece)
             sys.stdout.flush()
     except KeyboardInterrupt:
-        console_err.print("\n[interrupted]")
+        console_err.print("\n[interrupted]", markup=False)
     sys.stdout.write("\n")

@@ -16,7 +16,12 @@ app = typer.Typer(help="The model catalogue: built-in models and the ones you re
 @app.command("list")
 def list_models() -> None:
     """List every model in the catalogue."""
-    table = Table("name", "kind", "source", "chat template", "description")
+    table = Table()
+    table.add_column("name", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("source", overflow="fold")
+    table.add_column("chat template")
+    table.add_column("description", ratio=1)
     for m in Catalogue(store()).list():
         tpl = "model's own" if m.chat_template is None else (m.chat_template if len(m.chat_template) < 20 else "custom")
         table.add_row(m.name + (" (built-in)" if m.builtin else ""), m.kind, m.source, tpl, m.description)

@@ -59,6 +59,8 @@ def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None
     with FileLock(str(folder) + ".lock"):
         if is_converted(folder, gguf):  # another process finished while we waited
             return folder
+        for stale in folder.parent.glob(f".{folder.name}.*.partial"):  # left by a killed conversion
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
         tmp.chmod(0o755)
         try:
