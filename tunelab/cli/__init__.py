@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tunelab.cli import chat, generate, models
+from tunelab.cli import chat, data, generate, models
 from tunelab.cli.common import console_err
 from tunelab.models.errors import ModelError
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(models.app, name="models")
+app.add_typer(data.app, name="data")
 app.command("generate")(generate.generate)
 app.command("chat")(chat.chat)
 

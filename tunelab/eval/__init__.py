@@ -1,0 +1,1 @@
+"""Evaluation: metrics (pure functions), runners, LLM-as-judge and reports."""

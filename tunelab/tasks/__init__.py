@@ -1,0 +1,1 @@
+"""Domain task packs: prompts, schemas, data and task APIs built on the library (e-commerce first)."""
