@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tunelab.eval.metrics.generation import TokenEmbedder  # a type alias only
+from typing import Callable, Sequence
+
+TokenEmbedder = Callable[[Sequence[str]], list[np.ndarray]]
 
 
 def token_embedder(
