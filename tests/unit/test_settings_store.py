@@ -3,9 +3,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from tunelab.settings import Settings
 from tunelab.store import Base, ModelEntry, Store
+from tunelab.store.db import alembic_config
 
 
 def test_settings_read_prefixed_environment(monkeypatch, tmp_path):
@@ -47,7 +49,8 @@ def test_upgrade_is_idempotent_and_keeps_rows(settings, store):
         names = s.scalars(sa.select(ModelEntry.name)).all()
     assert names == ["keep-me"]
     with again.engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        current = conn.execute(sa.text("select version_num from alembic_version")).scalar()
+    assert current == ScriptDirectory.from_config(alembic_config(again.url)).get_current_head()
     again.dispose()
 
 
@@ -61,3 +64,16 @@ def test_session_rolls_back_on_error(store):
         pass
     with store.session() as s:
         assert s.scalars(sa.select(ModelEntry)).all() == []
+
+
+def test_upgrade_from_the_first_revision_keeps_models(settings):
+    # A user on an older TuneLab (schema 0001) upgrades: their registered models survive.
+    old = Store(settings, migrate=False)
+    old.upgrade("0001")
+    with old.engine.begin() as conn:
+        conn.execute(sa.text("insert into models (name, kind, source, extra, created_at) "
+                             "values ('mine', 'hub', 'org/m', '{}', '2026-01-01')"))
+    old.upgrade()
+    with old.session() as s:
+        assert s.scalars(sa.select(ModelEntry.name)).all() == ["mine"]
+    old.dispose()
