@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tunelab.cli import chat, data, generate, models
+from tunelab.cli import chat, data, generate, models, train
 from tunelab.cli.common import console_err
 from tunelab.models.errors import ModelError
 
@@ -21,6 +21,8 @@ app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.command("generate")(generate.generate)
 app.command("chat")(chat.chat)
+app.command("train")(train.train)
+app.add_typer(train.runs_app, name="runs")
 
 
 @app.command("version")

@@ -16,7 +16,7 @@ import torch
 from tunelab.models.catalogue import Catalogue, ModelSpec
 from tunelab.models.chat_templates import render_chat
 from tunelab.models.convert import ensure_converted
-from tunelab.models.errors import HubUnreachableError, ModelSourceError
+from tunelab.models.errors import HubUnreachableError, ModelError, ModelSourceError
 from tunelab.models.packaged import smollm2_gguf
 from tunelab.models.progress import hf_bars_off
 from tunelab.settings import Settings
@@ -101,8 +101,21 @@ def resolve_hub(spec: ModelSpec, settings: Settings) -> str:
     return spec.source
 
 
+def nf4_config(compute_dtype: torch.dtype):
+    """4-bit NF4 with double quantization (QLoRA's recipe), or a clear error if bitsandbytes is absent."""
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ModelError("4-bit loading needs bitsandbytes: pip install 'tunelab[qlora]'") from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute_dtype)
+
+
 def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | None = None,
-               dtype: torch.dtype | None = None) -> LoadedModel:
+               dtype: torch.dtype | None = None, quantization: str = "none") -> LoadedModel:
+    """Load a catalogue model. `quantization="nf4"` loads the weights in 4-bit (for QLoRA)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     spec = model if isinstance(model, ModelSpec) else Catalogue(store or Store(settings)).get(model)
@@ -115,8 +128,13 @@ def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | Non
     try:
         with hf_bars_off():
             tokenizer = AutoTokenizer.from_pretrained(path)
-            net = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+            kwargs = {}
+            if quantization == "nf4":
+                kwargs = {"quantization_config": nf4_config(dtype), "device_map": {"": str(device)}}
+            net = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
     except OSError as exc:
         raise ModelSourceError(f"Could not load model '{spec.name}' from {path}: {exc}") from exc
-    net.to(device).eval()
+    if quantization != "nf4":
+        net.to(device)
+    net.eval()
     return LoadedModel(spec=spec, model=net, tokenizer=tokenizer, path=path, device=device)

@@ -1,0 +1,63 @@
+"""`tunelab train CONFIG.yaml [--set key=value ...]`, `tunelab train --resume RUN`, `tunelab runs`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from tunelab.cli.common import console, console_err, settings, store
+
+runs_app = typer.Typer(help="Training runs: status, metrics, where their files are.", no_args_is_help=True)
+
+
+def train(
+    config: Annotated[Optional[str], typer.Argument(help="Recipe YAML (see examples/).")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: --set learning_rate=1e-4 --set lora.r=8")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Continue this run id from its last checkpoint.")] = None,
+) -> None:
+    """Fine-tune: run an sft, dpo or classifier recipe and register the result as an adapter."""
+    from tunelab.train import load_config, resume_run, run_recipe
+
+    if resume:
+        if config or set_:
+            raise typer.BadParameter("--resume takes the run's own config; give no CONFIG or --set with it.")
+        result = resume_run(resume, settings(), store(), console=console_err)
+    else:
+        if not config:
+            raise typer.BadParameter("give a CONFIG.yaml, or --resume RUN_ID")
+        cfg = load_config(config, set_ or [])
+        result = run_recipe(cfg, settings(), store(), console=console_err)
+    console.print(f"run {result['run_id']} -> adapter {result['adapter']}")
+
+
+@runs_app.command("list")
+def list_runs() -> None:
+    """List training runs, newest first."""
+    from tunelab.train.runs import list_runs as runs
+
+    table = Table("run", "recipe", "status", "base", "step", "adapter", "eval_loss")
+    for r in runs(store()):
+        table.add_row(r.id, r.recipe, r.status, r.base_model, f"{r.step}/{r.total_steps}", r.adapter_name or "",
+                      f"{r.final_metrics.get('eval_loss', float('nan')):.4f}" if r.final_metrics else "")
+    console.print(table)
+
+
+@runs_app.command("show")
+def show(run_id: str) -> None:
+    """Show a run's config, status, error and metric history."""
+    import json
+
+    from tunelab.train.runs import RunRecorder
+
+    rec = RunRecorder(store(), run_id)
+    r = rec.get()
+    console.print(f"[bold]{r.id}[/] {r.recipe} {r.status} step {r.step}/{r.total_steps}")
+    if r.error:
+        console.print(f"error: {r.error}", markup=False)
+    console.print_json(json.dumps({"config": r.config, "final_metrics": r.final_metrics}))
+    for name in ("train_loss", "eval_loss"):
+        points = rec.metrics(name)
+        if points:
+            console.print(f"{name}: " + " ".join(f"{s}:{v:.3f}" for s, v in points[-20:]))

@@ -1,0 +1,41 @@
+"""Training recipes (sft, dpo, classifier) over one shared loop; see `run_recipe`."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from tunelab.settings import Settings
+from tunelab.store import Store
+from tunelab.train.config import ClassifierConfig, ConfigError, DPOConfig, SFTConfig, load_config, parse_config
+from tunelab.train.runs import RunRecorder
+
+
+def run_recipe(cfg, settings: Settings, store: Store, *, console: Console | None = None,
+               run_id: str | None = None, resume: bool = False) -> dict:
+    """Run any recipe config; returns {"run_id", "adapter", "metrics"}."""
+    if isinstance(cfg, SFTConfig):
+        from tunelab.train.sft import run_sft
+
+        return run_sft(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    if isinstance(cfg, DPOConfig):
+        from tunelab.train.dpo import run_dpo
+
+        return run_dpo(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    if isinstance(cfg, ClassifierConfig):
+        from tunelab.train.classifier import run_classifier
+
+        return run_classifier(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    raise TypeError(f"not a recipe config: {type(cfg).__name__}")
+
+
+def resume_run(run_id: str, settings: Settings, store: Store, *, console: Console | None = None) -> dict:
+    """Continue a run that died, from its last checkpoint, with the config it was started with."""
+    run = RunRecorder(store, run_id).get()
+    if run.status == "completed":
+        raise ValueError(f"Run {run_id} already completed (adapter {run.adapter_name}).")
+    return run_recipe(parse_config(run.config, f"run {run_id}"), settings, store, console=console,
+                      run_id=run_id, resume=True)
+
+
+__all__ = ["ConfigError", "SFTConfig", "DPOConfig", "ClassifierConfig", "load_config", "parse_config",
+           "run_recipe", "resume_run"]

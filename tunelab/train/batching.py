@@ -1,0 +1,73 @@
+"""Micro-batches for causal-LM training, padded or packed.
+
+Packed (padding-free): the samples of a micro-batch are concatenated into one row of shape
+(1, sum of lengths) with `position_ids` restarting at 0 for each sample and no attention mask;
+transformers then builds a block-diagonal causal mask from the position ids, so no token attends
+across samples and no compute is spent on padding. Padded: right-padded to the longest sample.
+
+Either way the order of samples comes from a seeded permutation per epoch, so a resumed run sees
+exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from tunelab.train.tokenize import IGNORE, Example
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # (rows, length)
+    labels: torch.Tensor  # (rows, length), IGNORE where no loss
+    position_ids: torch.Tensor | None  # (1, length) when packed
+    attention_mask: torch.Tensor | None  # (rows, length) when padded
+    n_samples: int
+    n_tokens: int  # real (non-pad) tokens
+    n_target: int  # tokens that carry loss (after the shift)
+
+    def model_inputs(self) -> dict:
+        d = {"input_ids": self.input_ids}
+        if self.position_ids is not None:
+            d["position_ids"] = self.position_ids
+        if self.attention_mask is not None:
+            d["attention_mask"] = self.attention_mask
+        return d
+
+
+def pack(examples: list[Example]) -> Batch:
+    ids, labels, pos = [], [], []
+    for ex in examples:
+        ids += ex.input_ids
+        # the first token of each sample has no prediction from the previous sample: mask it so
+        # the shifted loss never asks sample k's last token to predict sample k+1's first.
+        labels += [IGNORE] + ex.labels[1:]
+        pos += range(len(ex))
+    lab = torch.tensor([labels])
+    return Batch(torch.tensor([ids]), lab, torch.tensor([pos]), None, len(examples), len(ids),
+                 int((lab[:, 1:] != IGNORE).sum()))
+
+
+def pad(examples: list[Example], pad_id: int) -> Batch:
+    width = max(len(ex) for ex in examples)
+    ids = torch.full((len(examples), width), pad_id)
+    labels = torch.full((len(examples), width), IGNORE)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, ex in enumerate(examples):
+        n = len(ex)
+        ids[i, :n] = torch.tensor(ex.input_ids)
+        labels[i, :n] = torch.tensor(ex.labels)
+        mask[i, :n] = 1
+    return Batch(ids, labels, None, mask, len(examples), int(mask.sum()), int((labels[:, 1:] != IGNORE).sum()))
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return torch.randperm(n, generator=g).tolist()
+
+
+def batches_for_epoch(examples: list[Example], batch_size: int, seed: int, epoch: int) -> list[list[Example]]:
+    order = epoch_order(len(examples), seed, epoch)
+    return [[examples[i] for i in order[k:k + batch_size]] for k in range(0, len(order), batch_size)]

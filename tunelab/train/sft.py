@@ -1,0 +1,135 @@
+"""Supervised fine-tuning: LoRA, QLoRA or full, on chat or text records.
+
+`run_sft(cfg, settings, store)` loads the base model, tokenizes with its chat template (loss on
+assistant tokens), trains with `train_loop`, saves the adapter in PEFT format (or the full model)
+and registers it with its lineage. `resume_run(run_id, ...)` continues from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from tunelab.adapters.lineage import base_model_hash, library_versions
+from tunelab.adapters.registry import AdapterRegistry
+from tunelab.models.catalogue import resolve_template_arg
+from tunelab.models.loader import load_model
+from tunelab.settings import Settings
+from tunelab.store import Store
+from tunelab.train.batching import batches_for_epoch, pack, pad
+from tunelab.train.config import SFTConfig
+from tunelab.train.datasets import resolve_data
+from tunelab.train.loop import LoopSettings, train_loop, use_bf16
+from tunelab.train.losses import causal_lm_loss
+from tunelab.train.model_setup import count_parameters, prepare_for_training
+from tunelab.train.runs import RunRecorder, new_run_id
+from tunelab.train.tokenize import tokenize_records
+
+
+def plan_steps(n_batches: int, cfg) -> int:
+    if cfg.max_steps:
+        return cfg.max_steps
+    return max(1, math.ceil(n_batches * cfg.epochs / cfg.grad_accum))
+
+
+def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Console | None = None,
+            run_id: str | None = None, resume: bool = False) -> dict:
+    """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
+    console = console or Console(stderr=True)
+    registry = AdapterRegistry(store, settings)
+    run_id = run_id or new_run_id("sft")
+    adapter_name = cfg.adapter_name or run_id
+    if not resume:
+        registry.check_new_name(adapter_name)  # refuse a taken name before any work
+    data = resolve_data(dataset=cfg.dataset, eval_dataset=cfg.eval_dataset, fmt=cfg.dataset_format,
+                        skip_invalid=cfg.skip_invalid, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                        settings=settings, store=store)
+    loaded = load_model(cfg.base_model, settings, store=store, quantization=cfg.quantization)
+    template = resolve_template_arg(cfg.chat_template) or loaded.spec.chat_template
+    tok = loaded.tokenizer
+    train_ex = tokenize_records(tok, data.train, template=template, max_len=cfg.max_seq_len,
+                                completion_only=cfg.completion_only_loss)
+    eval_ex = tokenize_records(tok, data.eval, template=template, max_len=cfg.max_seq_len,
+                               completion_only=cfg.completion_only_loss)
+    if not train_ex:
+        raise ValueError(f"No training example of {cfg.dataset} has a target token within max_seq_len={cfg.max_seq_len}.")
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    collate = pack if cfg.packing else (lambda exs: pad(exs, pad_id))
+
+    def batches(epoch: int):
+        return [collate(group) for group in batches_for_epoch(train_ex, cfg.batch_size, cfg.seed, epoch)]
+
+    eval_batches = [collate(eval_ex[i:i + cfg.batch_size]) for i in range(0, len(eval_ex), cfg.batch_size)]
+
+    def evaluate() -> dict[str, float]:
+        total, n = 0.0, 0
+        for b in eval_batches:
+            loss_sum, k, _ = causal_lm_loss(model, b)
+            total, n = total + float(loss_sum), n + k
+        loss = total / max(1, n)
+        return {"eval_loss": loss, "eval_perplexity": math.exp(min(loss, 50))}
+
+    model = prepare_for_training(loaded.model, method=cfg.method, lora=cfg.lora,
+                                 gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed)
+    trainable, total = count_parameters(model)
+    n_batches = math.ceil(len(train_ex) / cfg.batch_size)
+    total_steps = plan_steps(n_batches, cfg)
+    run_dir = settings.home / "runs" / run_id
+    if resume:
+        recorder = RunRecorder(store, run_id)
+    else:
+        recorder = RunRecorder.create(store, run_id=run_id, recipe="sft", base_model=cfg.base_model,
+                                      config=cfg.model_dump(mode="json"), output_dir=str(run_dir),
+                                      total_steps=total_steps)
+    console.print(f"Run [bold]{run_id}[/]: {cfg.method} on {cfg.base_model}, {len(train_ex)} train / "
+                  f"{len(eval_ex)} eval examples, {total_steps} steps, {trainable:,} of {total:,} parameters trained"
+                  f"{', packed' if cfg.packing else ''}")
+    bf16 = use_bf16(cfg.precision, loaded.device)
+    loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
+                        lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
+                        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
+                        save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every)
+    try:
+        result = train_loop(model, settings=loop, batches=batches, loss_fn=causal_lm_loss,
+                            evaluate=evaluate if eval_batches else None, recorder=recorder,
+                            ckpt_dir=run_dir / "checkpoints", device=loaded.device, console=console, resume=resume)
+    except KeyboardInterrupt:
+        recorder.fail("interrupted; resume with: tunelab train --resume " + run_id)
+        raise
+    except Exception as exc:
+        recorder.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    metrics = {**result.final_metrics, "train_tokens": result.train_tokens, "wall_time_s": result.wall_time_s,
+               "trainable_parameters": trainable, "bf16": bf16}
+    folder = save_result(model, tok, cfg, registry.path_for(adapter_name))
+    registry.register(
+        adapter_name, kind="full" if cfg.method == "full" else "lora", path=folder, base_model=cfg.base_model,
+        base_model_hash=base_model_hash(loaded.path, cache_dir=settings.home / "cache"), run_id=run_id,
+        lineage={"recipe": "sft", "datasets": data.lineage, "config": cfg.model_dump(mode="json"),
+                 "seed": cfg.seed, "versions": library_versions(), "base_model_path": loaded.path},
+        metrics=metrics, wall_time_s=result.wall_time_s,
+    )
+    recorder.finish(metrics, adapter_name)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    console.print(f"Registered adapter [bold]{adapter_name}[/]: " +
+                  ", ".join(f"{k} {v:.4f}" for k, v in result.final_metrics.items()))
+    return {"run_id": run_id, "adapter": adapter_name, "metrics": metrics}
+
+
+def save_result(model, tokenizer, cfg: SFTConfig, folder: Path) -> Path:
+    """Write the adapter (PEFT format) or the full model into `folder`, atomically."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        if cfg.method == "full":
+            tokenizer.save_pretrained(tmp)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
