@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tunelab.cli import chat, data, generate, models, train
+from tunelab.cli import adapters, chat, data, generate, models, train
 from tunelab.cli.common import console_err
 from tunelab.models.errors import ModelError
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
+app.add_typer(adapters.app, name="adapters")
 app.command("generate")(generate.generate)
 app.command("chat")(chat.chat)
 app.command("train")(train.train)

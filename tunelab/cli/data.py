@@ -1,5 +1,6 @@
 """`tunelab data validate FILE`: load a dataset the way training will, and say what is in it or
-exactly which file, line and field is wrong."""
+exactly which file, line and field is wrong. `tunelab data add | list | show | rm`: the registered
+datasets that training refers to by name."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from tunelab.cli.common import console, console_err
+from tunelab.cli.common import console, console_err, settings, store
+from tunelab.cli.errors import user_errors
 from tunelab.data import FORMATS, DatasetError, dataset_hash, dataset_stats, load_dataset, load_llamafactory
 
 app = typer.Typer(no_args_is_help=True)
@@ -17,7 +19,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.callback()
 def data() -> None:
-    """Datasets: check a file before training on it."""
+    """Datasets: check a file before training on it, and register it under a name."""
 
 
 @app.command("validate")
@@ -61,3 +63,82 @@ def validate(
         s = stats.lengths
         console.print(f"  length (characters): min {s.min}, mean {s.mean:.1f}, p50 {s.p50:.0f}, p95 {s.p95:.0f}, max {s.max}")
     console.print(f"  sha256:  {dataset_hash(loaded.records)}")
+
+
+def registry():
+    from tunelab.data.registry import DatasetRegistry
+
+    return DatasetRegistry(store(), settings())
+
+
+@app.command("add")
+def add(
+    file: Annotated[Path, typer.Argument(help="A .json/.jsonl/.csv/.tsv/.parquet file.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Name to register the dataset under.")],
+    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Default: detected from the first record.")] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Leave invalid records out (and report them) instead of refusing the file.")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Count lengths in this catalogue model's tokens (default: characters).")] = None,
+) -> None:
+    """Validate FILE, keep a normalised copy under the TuneLab home and register it as --name."""
+    with user_errors():
+        tokenize = None
+        if model is not None:
+            from tunelab.models.tokenizer import load_tokenizer, token_counter
+
+            tokenize = token_counter(load_tokenizer(model, settings(), store=store()))
+        info = registry().add(file, name, format, skip_invalid=skip_invalid, tokenizer=tokenize, tokenizer_name=model)
+    console.print(f"Added [bold]{escape(info.name)}[/]: {info.num_records} records "
+                  f"({info.stats.get('source_format')} from {escape(info.source)}), sha256 {info.content_hash}", soft_wrap=True)
+    if info.stats.get("skipped"):
+        console.print(f"  [yellow]skipped {info.stats['skipped']} invalid records[/]; the first reasons:")
+        for reason in info.stats.get("skip_reasons", []):
+            console.print(f"    {escape(reason)}", soft_wrap=True)
+
+
+@app.command("list")
+def list_datasets() -> None:
+    """List registered datasets."""
+    from rich.table import Table
+
+    table = Table()
+    for col in ("name", "records", "format", "sha256", "source"):
+        table.add_column(col, no_wrap=col != "source", overflow="fold")
+    for d in registry().list():
+        table.add_row(d.name, str(d.num_records), d.format, d.content_hash[:12], escape(d.source))
+    console.print(table)
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+    """Show one dataset: where its copy is, its hash, statistics and first records."""
+    import json
+
+    with user_errors():
+        d = registry().get(name)
+    st = d.stats
+    console.print(f"[bold]{escape(d.name)}[/]: {d.num_records} records, format {d.format} "
+                  f"(from {st.get('source_format')} file {escape(d.source)})", soft_wrap=True)
+    console.print(f"  copy:    {escape(d.path)}", soft_wrap=True)
+    console.print(f"  sha256:  {d.content_hash}")
+    if st.get("skipped"):
+        console.print(f"  skipped: {st['skipped']} invalid records when added")
+    if len(st.get("kinds", {})) > 1:
+        console.print("  kinds:   " + ", ".join(f"{k} {n}" for k, n in st["kinds"].items()))
+    if st.get("labels"):
+        labels = list(st["labels"].items())
+        console.print(f"  labels:  {len(labels)}: " + escape(", ".join(f"{k} ({n})" for k, n in labels[:10])) + (", ..." if len(labels) > 10 else ""))
+    if st.get("lengths"):
+        s = st["lengths"]
+        unit = f"tokens of {st['tokenizer']}" if st.get("tokenizer") else st.get("length_unit", "characters")
+        console.print(f"  length ({escape(unit)}): min {s['min']}, mean {s['mean']:.1f}, p50 {s['p50']:.0f}, p95 {s['p95']:.0f}, max {s['max']}")
+    console.print(f"  first {len(d.preview)} records:")
+    for row in d.preview:
+        console.print("    " + escape(json.dumps(row, ensure_ascii=False)), soft_wrap=True)
+
+
+@app.command("rm")
+def rm(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+    """Remove a dataset and its normalised copy (the file you added from is left alone)."""
+    with user_errors():
+        registry().remove(name)
+    console.print(f"Removed {escape(name)}")

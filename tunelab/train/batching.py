@@ -31,7 +31,10 @@ class Batch:
     def model_inputs(self) -> dict:
         d = {"input_ids": self.input_ids}
         if self.position_ids is not None:
+            # no cache: transformers builds the block-diagonal mask from position ids only when
+            # there is neither an attention mask nor a KV cache
             d["position_ids"] = self.position_ids
+            d["use_cache"] = False
         if self.attention_mask is not None:
             d["attention_mask"] = self.attention_mask
         return d

@@ -18,13 +18,14 @@ def causal_lm_loss(model, batch) -> tuple[torch.Tensor, int, int]:
     target = batch.labels[:, 1:]  # (rows, L-1)
     keep = target != IGNORE
     device = next(model.parameters()).device
-    inputs = {k: v.to(device) for k, v in batch.model_inputs().items()}
+    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.model_inputs().items()}
+    inputs["use_cache"] = False
     if batch.position_ids is not None:
         idx = keep[0].nonzero().squeeze(-1)  # (k,)
-        logits = model(**inputs, logits_to_keep=idx.to(device), use_cache=False).logits[0]  # (k, V)
+        logits = model(**inputs, logits_to_keep=idx.to(device)).logits[0]  # (k, V)
         tgt = target[0, idx]
     else:
-        logits = model(**inputs, use_cache=False).logits[:, :-1][keep.to(device)]  # (k, V)
+        logits = model(**inputs).logits[:, :-1][keep.to(device)]  # (k, V)
         tgt = target[keep]
     loss = F.cross_entropy(logits.float(), tgt.to(device), reduction="sum")
     return loss, int(tgt.numel()), batch.n_tokens

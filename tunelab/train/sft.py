@@ -8,10 +8,7 @@ and registers it with its lineage. `resume_run(run_id, ...)` continues from the 
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import tempfile
-from pathlib import Path
 
 from rich.console import Console
 
@@ -27,14 +24,9 @@ from tunelab.train.datasets import resolve_data
 from tunelab.train.loop import LoopSettings, train_loop, use_bf16
 from tunelab.train.losses import causal_lm_loss
 from tunelab.train.model_setup import count_parameters, prepare_for_training
+from tunelab.train.outputs import plan_steps, save_result
 from tunelab.train.runs import RunRecorder, new_run_id
 from tunelab.train.tokenize import tokenize_records
-
-
-def plan_steps(n_batches: int, cfg) -> int:
-    if cfg.max_steps:
-        return cfg.max_steps
-    return max(1, math.ceil(n_batches * cfg.epochs / cfg.grad_accum))
 
 
 def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Console | None = None,
@@ -119,17 +111,3 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     console.print(f"Registered adapter [bold]{adapter_name}[/]: " +
                   ", ".join(f"{k} {v:.4f}" for k, v in result.final_metrics.items()))
     return {"run_id": run_id, "adapter": adapter_name, "metrics": metrics}
-
-
-def save_result(model, tokenizer, cfg: SFTConfig, folder: Path) -> Path:
-    """Write the adapter (PEFT format) or the full model into `folder`, atomically."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        model.save_pretrained(tmp)
-        if cfg.method == "full":
-            tokenizer.save_pretrained(tmp)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder

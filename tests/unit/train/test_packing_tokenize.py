@@ -1,0 +1,79 @@
+import pytest
+import torch
+
+from tunelab.data.records import ChatRecord, Message, TextRecord
+from tunelab.train.batching import batches_for_epoch, pack, pad
+from tunelab.train.losses import causal_lm_loss
+from tunelab.train.tokenize import IGNORE, Example, tokenize_chat, tokenize_records
+
+
+def chat(*turns):
+    roles = ["user", "assistant"] * len(turns)
+    return ChatRecord(messages=[Message(role=r, content=c) for r, c in zip(roles, turns)])
+
+
+def test_completion_only_labels_cover_exactly_the_assistant_turns(tiny):
+    rec = chat("Hello there", "Hi! How can I help?", "A gift", "Try the tea.")
+    ex = tokenize_chat(tiny.tokenizer, rec, template=None, max_len=512)
+    labelled = tiny.tokenizer.decode([t for t, lab in zip(ex.input_ids, ex.labels) if lab != IGNORE])
+    assert labelled == "Hi! How can I help?<|im_end|>\nTry the tea.<|im_end|>\n"
+    full = tiny.tokenizer.apply_chat_template([m.model_dump(exclude={"tool_call"}) for m in rec.messages], tokenize=False)
+    assert ex.input_ids == tiny.tokenizer(full, add_special_tokens=False)["input_ids"]
+
+
+def test_full_loss_labels_every_token_and_text_records_end_with_eos(tiny):
+    ex = tokenize_chat(tiny.tokenizer, chat("Hi", "Yo"), template=None, max_len=512, completion_only=False)
+    assert ex.labels == ex.input_ids
+    [text] = tokenize_records(tiny.tokenizer, [TextRecord(text="The quick brown fox")], template=None, max_len=64)
+    assert text.input_ids[-1] == tiny.tokenizer.eos_token_id
+
+
+def test_truncation_and_examples_without_targets_are_dropped(tiny):
+    long_prompt = chat("word " * 300, "answer")
+    assert tokenize_records(tiny.tokenizer, [long_prompt], template=None, max_len=32) == []
+    with pytest.raises(ValueError, match="record 0: SFT trains on chat or text"):
+        from tunelab.data.records import ClassificationRecord
+        tokenize_records(tiny.tokenizer, [ClassificationRecord(text="x", label="y")], template=None, max_len=32)
+
+
+def examples(tiny, n=3):
+    texts = ["The quick brown fox jumps", "Hello! How can I help you today?", "Organic green tea, 100 bags."]
+    out = []
+    for t in texts[:n]:
+        ids = tiny.tokenizer(t)["input_ids"]
+        out.append(Example(ids, list(ids)))
+    return out
+
+
+def test_packed_row_attends_within_each_sample_only(tiny):
+    exs = examples(tiny)
+    packed = pack(exs)
+    assert packed.position_ids[0].tolist() == [i for ex in exs for i in range(len(ex))]
+    with torch.no_grad():
+        joint = tiny.model(**packed.model_inputs()).logits[0]
+        alone = torch.cat([tiny.model(input_ids=torch.tensor([ex.input_ids])).logits[0] for ex in exs])
+    assert torch.allclose(joint, alone, atol=1e-5)
+
+
+def test_packed_and_padded_give_the_same_loss(tiny):
+    exs = examples(tiny)
+    with torch.no_grad():
+        a, na, ta = causal_lm_loss(tiny.model, pack(exs))
+        b, nb, tb = causal_lm_loss(tiny.model, pad(exs, tiny.tokenizer.pad_token_id))
+    assert na == nb == sum(len(ex) - 1 for ex in exs)
+    assert ta == tb == sum(len(ex) for ex in exs)
+    assert abs(float(a) - float(b)) < 1e-3 * float(a)
+    # the first token of each packed sample is never a target (it follows another sample)
+    starts = [0, len(exs[0]), len(exs[0]) + len(exs[1])]
+    assert all(int(pack(exs).labels[0, s]) == IGNORE for s in starts)
+
+
+def test_epoch_order_is_seeded_and_covers_every_example():
+    exs = [Example([i, i], [i, i]) for i in range(10)]
+    first = batches_for_epoch(exs, 3, seed=1, epoch=0)
+    assert [len(b) for b in first] == [3, 3, 3, 1]
+    assert sorted(e.input_ids[0] for b in first for e in b) == list(range(10))
+    again = batches_for_epoch(exs, 3, seed=1, epoch=0)
+    assert [[e.input_ids[0] for e in b] for b in first] == [[e.input_ids[0] for e in b] for b in again]
+    other = batches_for_epoch(exs, 3, seed=1, epoch=1)
+    assert [[e.input_ids[0] for e in b] for b in first] != [[e.input_ids[0] for e in b] for b in other]
