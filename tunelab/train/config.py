@@ -31,6 +31,9 @@ class TrainCommon(Strict):
 
     base_model: str = Field("smollm2-135m-instruct", description="Catalogue name of the base model.")
     dataset: str = Field(description="Registered dataset name or a file path (json, jsonl, csv, parquet).")
+    dataset_dir: str | None = Field(
+        None, description="A LLaMA-Factory data folder (with dataset_info.json): `dataset` and `eval_dataset` then "
+                          "name its entries, comma-separated to mix several, as in LLaMA-Factory's own configs.")
     dataset_format: str | None = Field(None, description="Force a dataset format instead of detecting it.")
     eval_dataset: str | None = Field(None, description="Held-out dataset; default: a split of `dataset`.")
     val_fraction: float = Field(0.1, ge=0, lt=1, description="Share of `dataset` held out for eval when no eval_dataset.")

@@ -18,6 +18,22 @@ def new_run_id(recipe: str) -> str:
 class RunRecorder:
     def __init__(self, store: Store, run_id: str) -> None:
         self.store, self.run_id = store, run_id
+        self.mirrors: list = []  # e.g. an MlflowMirror: gets every log() and the closing status
+
+    @classmethod
+    def start(cls, store: Store, cfg, *, run_id: str, base_model: str, output_dir: str, total_steps: int,
+              resume: bool) -> "RunRecorder":
+        """Create the run (or reopen it on resume) and attach MLflow when the config asks for it."""
+        if resume:
+            rec = cls(store, run_id)
+        else:
+            rec = cls.create(store, run_id=run_id, recipe=cfg.recipe, base_model=base_model,
+                             config=cfg.model_dump(mode="json"), output_dir=output_dir, total_steps=total_steps)
+        if cfg.mlflow:
+            from tunelab.train.tracking import MlflowMirror
+
+            rec.mirrors.append(MlflowMirror(run_id, cfg.model_dump(mode="json"), cfg.mlflow_tracking_uri, resume))
+        return rec
 
     @classmethod
     def create(cls, store: Store, *, run_id: str, recipe: str, base_model: str, config: dict,
@@ -38,6 +54,8 @@ class RunRecorder:
         with self.store.session() as s:
             s.add_all(RunMetric(run_id=self.run_id, step=step, name=k, value=float(v)) for k, v in metrics.items())
             s.get(Run, self.run_id).step = step
+        for m in self.mirrors:
+            m.log(step, metrics)
 
     def rewind(self, step: int) -> None:
         """Forget metrics after `step` (they came from work the crash threw away) and mark running."""
@@ -51,12 +69,19 @@ class RunRecorder:
             run = s.get(Run, self.run_id)
             run.status, run.final_metrics, run.adapter_name = "completed", metrics, adapter_name
             run.finished_at = datetime.now(timezone.utc)
+        self._close("completed")
 
     def fail(self, error: str) -> None:
         with self.store.session() as s:
             run = s.get(Run, self.run_id)
             run.status, run.error = "failed", error
             run.finished_at = datetime.now(timezone.utc)
+        self._close("failed")
+
+    def _close(self, status: str) -> None:
+        for m in self.mirrors:
+            m.close(status)
+        self.mirrors = []
 
     def metrics(self, name: str) -> list[tuple[int, float]]:
         with self.store.session() as s:

@@ -20,12 +20,13 @@ from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import batches_for_epoch, pack, pad
 from tunelab.train.config import SFTConfig
-from tunelab.train.datasets import resolve_data
+from tunelab.train.datasets import data_for
 from tunelab.train.loop import LoopSettings, train_loop, use_bf16
 from tunelab.train.losses import causal_lm_loss
 from tunelab.train.model_setup import count_parameters, prepare_for_training
 from tunelab.train.outputs import plan_steps, save_result
 from tunelab.train.runs import RunRecorder, new_run_id
+from tunelab.train.tracking import check_mlflow
 from tunelab.train.tokenize import tokenize_records
 
 
@@ -38,9 +39,9 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     adapter_name = cfg.adapter_name or run_id
     if not resume:
         registry.check_new_name(adapter_name)  # refuse a taken name before any work
-    data = resolve_data(dataset=cfg.dataset, eval_dataset=cfg.eval_dataset, fmt=cfg.dataset_format,
-                        skip_invalid=cfg.skip_invalid, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                        settings=settings, store=store)
+    if cfg.mlflow:
+        check_mlflow()
+    data = data_for(cfg, settings, store, console)
     loaded = load_model(cfg.base_model, settings, store=store, quantization=cfg.quantization)
     template = resolve_template_arg(cfg.chat_template) or loaded.spec.chat_template
     tok = loaded.tokenizer
@@ -72,12 +73,8 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     n_batches = math.ceil(len(train_ex) / cfg.batch_size)
     total_steps = plan_steps(n_batches, cfg)
     run_dir = settings.home / "runs" / run_id
-    if resume:
-        recorder = RunRecorder(store, run_id)
-    else:
-        recorder = RunRecorder.create(store, run_id=run_id, recipe="sft", base_model=cfg.base_model,
-                                      config=cfg.model_dump(mode="json"), output_dir=str(run_dir),
-                                      total_steps=total_steps)
+    recorder = RunRecorder.start(store, cfg, run_id=run_id, base_model=cfg.base_model, output_dir=str(run_dir),
+                                 total_steps=total_steps, resume=resume)
     console.print(f"Run [bold]{run_id}[/]: {cfg.method} on {cfg.base_model}, {len(train_ex)} train / "
                   f"{len(eval_ex)} eval examples, {total_steps} steps, {trainable:,} of {total:,} parameters trained"
                   f"{', packed' if cfg.packing else ''}")

@@ -83,3 +83,53 @@ def test_unpacked_padded_training_matches_packed_first_step(settings, store, tin
     la = RunRecorder(store, packed["run_id"]).metrics("train_loss")[0][1]
     lb = RunRecorder(store, padded["run_id"]).metrics("train_loss")[0][1]
     assert abs(la - lb) < 1e-4
+
+
+def test_llamafactory_folder_trains_unchanged(settings, store, tiny, tmp_path):
+    # dataset_info.json as LLaMA-Factory users write it: custom columns and ShareGPT tags
+    folder = tmp_path / "lf"
+    folder.mkdir()
+    (folder / "dataset_info.json").write_text(json.dumps({
+        "shop_alpaca": {"file_name": "shop.json", "columns": {"prompt": "q", "query": "ctx", "response": "a"}},
+        "shop_chat": {"file_name": "chat.jsonl", "formatting": "sharegpt",
+                      "columns": {"messages": "dialog"},
+                      "tags": {"role_tag": "speaker", "content_tag": "text", "user_tag": "customer",
+                               "assistant_tag": "agent"}},
+    }))
+    (folder / "shop.json").write_text(json.dumps([{"q": "Category?", "ctx": t, "a": c} for t, c in
+                                                  [("earbuds", "Electronics"), ("tea", "Food")] * 6]))
+    (folder / "chat.jsonl").write_text("\n".join(json.dumps({"dialog": [
+        {"speaker": "customer", "text": f"Do you sell {x}?"}, {"speaker": "agent", "text": f"Yes, {x} are in stock."}]})
+        for x in ["socks", "mugs", "lamps", "pens"] * 3))
+    cfg = parse_config({"dataset_dir": str(folder), "dataset": "shop_alpaca,shop_chat", "base_model": "tiny",
+                        "max_steps": 2, "batch_size": 4, "val_fraction": 0.2})
+    result = run_recipe(cfg, settings, store)
+    lineage = AdapterRegistry(store, settings).get(result["adapter"]).lineage
+    assert lineage["datasets"][0]["records"] == 24 and lineage["datasets"][0]["name"] == "shop_alpaca,shop_chat"
+
+
+def test_skip_invalid_goes_on_and_reports(settings, store, tiny, tmp_path, capsys):
+    from rich.console import Console
+
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in ROWS) + '\n{"instruction": "no output"}\n')
+    with pytest.raises(ValueError, match=r"mixed.jsonl line 25: field 'output'"):
+        run_recipe(config(path, max_steps=1), settings, store)
+    console = Console(file=open(tmp_path / "log.txt", "w"), width=200)
+    run_recipe(config(path, max_steps=1, skip_invalid=True), settings, store, console=console)
+    console.file.close()
+    assert "skipped 1 of 25 invalid records" in (tmp_path / "log.txt").read_text()
+
+
+def test_mlflow_mirror_gets_params_and_metrics(settings, store, tiny, data_file, tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = run_recipe(config(data_file, max_steps=3, mlflow=True, mlflow_tracking_uri=uri), settings, store)
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    [run] = client.search_runs([client.get_experiment_by_name("tunelab").experiment_id])
+    assert run.data.tags["tunelab.run_id"] == result["run_id"] and run.info.status == "FINISHED"
+    assert run.data.params["lora.r"] == "16" and run.data.params["max_steps"] == "3"
+    history = client.get_metric_history(run.info.run_id, "train_loss")
+    ours = RunRecorder(store, result["run_id"]).metrics("train_loss")
+    assert [(m.step, m.value) for m in history] == ours
