@@ -31,11 +31,12 @@ from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import Batch, epoch_order, pack
 from tunelab.train.config import DPOConfig
-from tunelab.train.datasets import resolve_data
+from tunelab.train.datasets import data_for
 from tunelab.train.loop import LoopSettings, train_loop, use_bf16
 from tunelab.train.model_setup import count_parameters, prepare_for_training
 from tunelab.train.outputs import plan_steps, save_result
 from tunelab.train.runs import RunRecorder, new_run_id
+from tunelab.train.tracking import check_mlflow
 from tunelab.train.tokenize import IGNORE, Example
 
 POLICY, REFERENCE = "default", "reference"  # PEFT adapter keys; "default" saves at the folder's root
@@ -221,9 +222,14 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
         registry.check_new_name(adapter_name)  # refuse a taken name before any work
         if cfg.sft_adapter:
             registry.get(cfg.sft_adapter)  # an unknown one: an error listing the registered adapters
-    data = resolve_data(dataset=cfg.dataset, eval_dataset=cfg.eval_dataset, fmt=cfg.dataset_format,
-                        skip_invalid=cfg.skip_invalid, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                        settings=settings, store=store)
+    if cfg.mlflow:
+        check_mlflow()
+    data = data_for(cfg, settings, store, console)
+    for records, ref in ((data.train, cfg.dataset), (data.eval, cfg.eval_dataset or cfg.dataset)):
+        kinds = sorted({r.kind for r in records} - {"preference"})
+        if kinds:  # before loading any model
+            raise ValueError(f"{ref} holds {' and '.join(kinds)} records; DPO trains on preference pairs "
+                             "(prompt, chosen, rejected)")
     loaded = load_model(cfg.base_model, settings, store=store)
     template = resolve_template_arg(cfg.chat_template) or loaded.spec.chat_template
     tok = loaded.tokenizer
@@ -246,6 +252,9 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
         model = prepare_for_training(loaded.model, method="lora", lora=cfg.lora,
                                      gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed)
         reference = reference_context(model, None)
+
+    def batches(epoch: int) -> list[PairBatch]:
+        return pair_batches(train_pairs, cfg.batch_size, cfg.seed, epoch)
 
     def loss_fn(m, pb: PairBatch):
         policy, ref = pair_logps(m, pb, reference)
@@ -277,12 +286,8 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
     n_batches = math.ceil(len(train_pairs) / cfg.batch_size)
     total_steps = plan_steps(n_batches, cfg)
     run_dir = settings.home / "runs" / run_id
-    if resume:
-        recorder = RunRecorder(store, run_id)
-    else:
-        recorder = RunRecorder.create(store, run_id=run_id, recipe="dpo", base_model=cfg.base_model,
-                                      config=cfg.model_dump(mode="json"), output_dir=str(run_dir),
-                                      total_steps=total_steps)
+    recorder = RunRecorder.start(store, cfg, run_id=run_id, base_model=cfg.base_model, output_dir=str(run_dir),
+                                 total_steps=total_steps, resume=resume)
     start = f"SFT adapter {cfg.sft_adapter}" if cfg.sft_adapter else cfg.base_model
     console.print(f"Run [bold]{run_id}[/]: DPO (beta {cfg.beta}) from {start}, {len(train_pairs)} train / "
                   f"{len(eval_pairs)} eval pairs, {total_steps} steps, {trainable:,} of {total:,} parameters trained")
@@ -292,9 +297,8 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
                         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
                         save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every)
     try:
-        result = train_loop(model, settings=loop, batches=lambda epoch: pair_batches(train_pairs, cfg.batch_size,
-                                                                                     cfg.seed, epoch),
-                            loss_fn=loss_fn, evaluate=evaluate if eval_batches else None, recorder=recorder,
+        result = train_loop(model, settings=loop, batches=batches, loss_fn=loss_fn,
+                            evaluate=evaluate if eval_batches else None, recorder=recorder,
                             ckpt_dir=run_dir / "checkpoints", device=loaded.device, console=console, resume=resume)
     except KeyboardInterrupt:
         recorder.fail("interrupted; resume with: tunelab train --resume " + run_id)

@@ -27,10 +27,13 @@ def save_result(model, tokenizer, cfg, folder: Path) -> Path:
     A PEFT model writes its adapter only (PEFT format: adapter_config.json + weights); any other
     model (SFT `method: full`, a classifier) is a complete model and gets its tokenizer too, so the
     folder loads on its own. `cfg` is the recipe config the result was trained with."""
+    from tunelab.models.progress import hf_bars_off
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        model.save_pretrained(tmp)
+        with hf_bars_off():  # transformers' "Writing model shards" bar would break rich's output
+            model.save_pretrained(tmp)
         if not is_peft_model(model):
             tokenizer.save_pretrained(tmp)
         os.replace(tmp, folder)
