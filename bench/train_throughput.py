@@ -24,6 +24,7 @@ from sft_data import make_rows, write_jsonl  # noqa: E402
 
 LORA = {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}
 COMMON = {"learning_rate": 2e-4, "max_seq_len": 512}
+SEED = 0  # LoRA initialisation and data order seed, the same for both
 
 
 def held_out_loss(model, examples) -> float:
@@ -60,14 +61,14 @@ def part_baseline(data_dir: Path, batch_size: int, settings) -> dict:
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
     loaded, train, held = load_examples(settings, data_dir)
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = get_peft_model(loaded.model, LoraConfig(r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=0.0,
                                                     target_modules="all-linear", task_type="CAUSAL_LM"))
     features = [{"input_ids": ex.input_ids, "attention_mask": [1] * len(ex), "labels": ex.labels} for ex in train]
     args = TrainingArguments(output_dir=str(data_dir / "baseline-out"), per_device_train_batch_size=batch_size,
                              num_train_epochs=1, learning_rate=COMMON["learning_rate"], lr_scheduler_type="linear",
                              warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0, logging_steps=10,
-                             save_strategy="no", report_to=[], seed=0, disable_tqdm=True, use_cpu=True)
+                             save_strategy="no", report_to=[], seed=SEED, disable_tqdm=True, use_cpu=True)
     trainer = Trainer(model=model, args=args, train_dataset=features,
                       data_collator=DataCollatorForSeq2Seq(loaded.tokenizer, padding="longest"))
     start = time.monotonic()
@@ -77,7 +78,7 @@ def part_baseline(data_dir: Path, batch_size: int, settings) -> dict:
     return {"tokens": tokens, "wall_s": wall, "eval_loss": held_out_loss(model, held)}
 
 
-def part_tunelab(data_dir: Path, batch_size: int, settings) -> dict:
+def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "auto") -> dict:
     from tunelab.adapters.registry import AdapterRegistry
     from tunelab.models.loader import load_model
     from tunelab.models.peft_loading import attach_adapters
@@ -87,7 +88,7 @@ def part_tunelab(data_dir: Path, batch_size: int, settings) -> dict:
     store = Store(settings)
     cfg = parse_config({"dataset": str(data_dir / "train.jsonl"), "val_fraction": 0, "epochs": 1,
                         "batch_size": batch_size, "lr_scheduler": "linear", "warmup_ratio": 0,
-                        "save_every": 10_000, "lora": LORA, **COMMON})
+                        "save_every": 10_000, "lora": LORA, "seed": SEED, "precision": precision, **COMMON})
     result = run_recipe(cfg, settings, store)
     m = result["metrics"]
     _, _, held = load_examples(settings, data_dir)
@@ -102,14 +103,17 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--part", choices=["baseline", "tunelab"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
+    ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="tunelab's precision")
     ap.add_argument("--home", help="TuneLab home with the default model converted (default: ~/.tunelab)")
     args = ap.parse_args()
     if args.part:
         from tunelab.settings import Settings
 
         settings = Settings(home=args.home) if args.home else Settings()
-        fn = part_baseline if args.part == "baseline" else part_tunelab
-        out = fn(Path(args.dir), args.batch_size, settings)
+        if args.part == "baseline":
+            out = part_baseline(Path(args.dir), args.batch_size, settings)
+        else:
+            out = part_tunelab(Path(args.dir), args.batch_size, settings, args.precision)
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print("RESULT " + json.dumps(out))
         return
@@ -119,7 +123,8 @@ def main() -> None:
         write_jsonl(d / "eval.jsonl", make_rows(32, seed=2))
         results = {}
         for part in ("baseline", "tunelab"):
-            cmd = [sys.executable, __file__, "--part", part, "--dir", tmp, "--batch-size", str(args.batch_size)]
+            cmd = [sys.executable, __file__, "--part", part, "--dir", tmp, "--batch-size", str(args.batch_size),
+                   "--precision", args.precision]
             if args.home:
                 cmd += ["--home", args.home]
             out = subprocess.run(cmd, capture_output=True, text=True)

@@ -97,4 +97,6 @@ def structured(value: Any) -> Any:
     except json.JSONDecodeError:
         return value
     items = decoded if isinstance(decoded, list) else [decoded]
-    return decoded if items and all(isinstance(m, dict) for m in items) else value
+    # only objects shaped like messages count: a JSON answer such as {"brand": "Nike"} stays text
+    is_message = lambda m: isinstance(m, dict) and ({"role", "content"} <= m.keys() or {"from", "value"} <= m.keys())  # noqa: E731
+    return decoded if items and all(is_message(m) for m in items) else value

@@ -1,6 +1,9 @@
 """Metadata store: SQLAlchemy models and the one session factory. Schema changes go through Alembic."""
 
 from tunelab.store.db import Store
-from tunelab.store.tables import AdapterEntry, Base, DatasetEntry, ModelEntry, Run, RunMetric
+from tunelab.store.tables import (
+    AdapterEntry, ApiKey, Base, Collection, DatasetEntry, Document, IngestReport, ModelEntry, Run, RunMetric, Upstream,
+)
 
-__all__ = ["Store", "Base", "ModelEntry", "DatasetEntry", "Run", "RunMetric", "AdapterEntry"]
+__all__ = ["Store", "Base", "ModelEntry", "DatasetEntry", "Run", "RunMetric", "AdapterEntry", "ApiKey",
+           "Collection", "Document", "IngestReport", "Upstream"]

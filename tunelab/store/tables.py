@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -96,4 +96,77 @@ class AdapterEntry(Base):
     lineage: Mapped[dict] = mapped_column(JSON, default=dict)  # datasets, config, seed, versions, parents
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     wall_time_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key for the server; only a salted hash of the secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(16), index=True)  # first characters, to find the row
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Collection(Base):
+    """A RAG collection: its documents share one embedding model (name and dimension)."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    embedding_model: Mapped[str] = mapped_column(Text)
+    dimension: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)  # chunk sizes, field mapping, vector URL
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Document(Base):
+    """A raw document of a collection, keyed by its source; its hash decides re-ingest."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("collection_id", "source", name="uq_documents_collection_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)  # path, URL, or file#record-id for catalogue rows
+    doc_type: Mapped[str] = mapped_column(String(32))  # markdown | text | html | pdf | product | code
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)
+    num_chunks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IngestReport(Base):
+    """Counts of one `tunelab ingest` per source: added, unchanged, updated, failed (with reasons)."""
+
+    __tablename__ = "ingest_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    failures: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Upstream(Base):
+    """A remote OpenAI-compatible server (another TuneLab, vLLM, a hosted API) whose models the server
+    forwards to. The API key is kept as given: the server must send it, so it cannot be hashed."""
+
+    __tablename__ = "upstreams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    base_url: Mapped[str] = mapped_column(Text)  # as an OpenAI client's base_url, e.g. http://host:8000/v1
+    api_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="openai")  # openai | vllm
+    models: Mapped[list] = mapped_column(JSON, default=list)  # empty: ask the upstream's /models
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

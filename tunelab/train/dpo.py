@@ -33,6 +33,7 @@ from tunelab.train.batching import Batch, epoch_order, pack
 from tunelab.train.config import DPOConfig
 from tunelab.train.datasets import data_for
 from tunelab.train.loop import LoopSettings, train_loop, use_bf16
+from tunelab.train.losses import target_logits
 from tunelab.train.model_setup import count_parameters, prepare_for_training
 from tunelab.train.outputs import plan_steps, save_result
 from tunelab.train.runs import RunRecorder, new_run_id
@@ -125,21 +126,13 @@ def sequence_logps(model, batch: Batch) -> torch.Tensor:
 
     Position t predicts token t+1. Packed rows (position ids restart at 0 per sample) put only the
     labelled positions through the LM head; a padded batch is summed per row."""
-    target = batch.labels[:, 1:]  # (rows, L-1)
-    keep = target != IGNORE
-    device = next(model.parameters()).device
-    inputs = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.model_inputs().items()}
-    inputs["use_cache"] = False
-    if batch.position_ids is not None:
-        idx = keep[0].nonzero().squeeze(-1)  # (k,)
-        logits = model(**inputs, logits_to_keep=idx.to(device)).logits[0]  # (k, V)
-        tgt = target[0, idx]
-        segment = ((batch.position_ids[0] == 0).cumsum(0) - 1)[1:][idx]  # (k,) sample of each predicted token
+    logits, tgt, keep = target_logits(model, batch)  # (k, V) fp32, (k,)
+    device = logits.device
+    if batch.position_ids is not None:  # packed: which sample each predicted token belongs to
+        segment = ((batch.position_ids[0] == 0).cumsum(0) - 1)[1:][keep[0]]  # (k,)
     else:
-        logits = model(**inputs).logits[:, :-1][keep.to(device)]  # (k, V)
-        tgt = target[keep]
         segment = keep.nonzero()[:, 0]
-    token_logp = -F.cross_entropy(logits.float(), tgt.to(device), reduction="none")  # (k,)
+    token_logp = -F.cross_entropy(logits, tgt, reduction="none")  # (k,)
     return torch.zeros(batch.n_samples, device=device).index_add(0, segment.to(device), token_logp)
 
 

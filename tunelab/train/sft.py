@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import shutil
 
+import torch
 from rich.console import Console
 
 from tunelab.adapters.lineage import base_model_hash, library_versions
 from tunelab.adapters.registry import AdapterRegistry
 from tunelab.models.catalogue import resolve_template_arg
-from tunelab.models.loader import load_model
+from tunelab.models.loader import load_model, resolve_device
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import batches_for_epoch, pack, pad
@@ -42,7 +43,11 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     if cfg.mlflow:
         check_mlflow()
     data = data_for(cfg, settings, store, console)
-    loaded = load_model(cfg.base_model, settings, store=store, quantization=cfg.quantization)
+    bf16 = use_bf16(cfg.precision, resolve_device(settings.device))
+    # LoRA under bf16 autocast: keep the frozen base in bf16 (no per-step weight casts, half the
+    # memory); the adapter stays fp32 (PEFT upcasts it). Full fine-tuning keeps fp32 master weights.
+    base_dtype = torch.bfloat16 if bf16 and cfg.method == "lora" else None
+    loaded = load_model(cfg.base_model, settings, store=store, quantization=cfg.quantization, dtype=base_dtype)
     template = resolve_template_arg(cfg.chat_template) or loaded.spec.chat_template
     tok = loaded.tokenizer
     train_ex = tokenize_records(tok, data.train, template=template, max_len=cfg.max_seq_len,
@@ -78,7 +83,6 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     console.print(f"Run [bold]{run_id}[/]: {cfg.method} on {cfg.base_model}, {len(train_ex)} train / "
                   f"{len(eval_ex)} eval examples, {total_steps} steps, {trainable:,} of {total:,} parameters trained"
                   f"{', packed' if cfg.packing else ''}")
-    bf16 = use_bf16(cfg.precision, loaded.device)
     loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
                         lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
                         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,

@@ -209,3 +209,11 @@ def test_classification_and_text():
     assert refusal("classification", {"text": "x"}) == "field 'label': missing"
     assert parse("text", {"text": "a document"}) == TextRecord(text="a document")
     assert refusal("text", {"text": ""}) == "field 'text': empty"
+
+
+def test_json_answers_in_preference_pairs_stay_text():
+    from tunelab.data import get_parser
+
+    rec = get_parser("preference")({"prompt": "Extract the brand.", "chosen": '{"brand": "Nike"}',
+                                    "rejected": '{"brand": null}'})
+    assert rec.chosen[0].content == '{"brand": "Nike"}' and rec.chosen[0].role == "assistant"

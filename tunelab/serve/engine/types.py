@@ -1,0 +1,76 @@
+"""The contract between the HTTP layer and a generation engine.
+
+A route turns an OpenAI request into one `GenRequest` per choice (prompt token ids, sampling,
+adapter, optional output constraint) and calls `engine.generate(req)`, an async iterator of
+`TokenEvent`s: one per generated token (with its text delta, possibly empty while a multi-byte
+character is incomplete), the last one carrying `finish_reason`. Closing the iterator early
+(client gone) cancels the request inside the engine and frees its batch slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Literal, Protocol
+
+from tunelab.models.generation import SamplingParams
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What the output must match. kind: json_object | json_schema | choice | regex."""
+
+    kind: Literal["json_object", "json_schema", "choice", "regex"]
+    schema: dict | None = None  # json_schema
+    choices: tuple[str, ...] = ()  # choice: output is exactly one of these strings
+    pattern: str | None = None  # regex
+
+
+@dataclass
+class GenRequest:
+    request_id: str
+    prompt_ids: list[int]
+    params: SamplingParams
+    adapter: str | None = None  # registry name; None = the plain base model
+    constraint: Constraint | None = None
+    logprobs: int | None = None  # top-k logprobs to return per token (0 = only the chosen token's)
+    arrival: float = 0.0  # time.monotonic() when queued (filled by the engine)
+
+
+@dataclass
+class TokenEvent:
+    token_id: int | None  # None on a final event that carries no token
+    text: str  # text delta since the previous event
+    logprob: float | None = None
+    top_logprobs: list[tuple[str, float]] = field(default_factory=list)
+    finish_reason: Literal["stop", "length", "abort"] | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class EngineStats:
+    queue_depth: int = 0
+    running: int = 0
+    loaded_adapters: list[str] = field(default_factory=list)
+
+
+class QueueFullError(RuntimeError):
+    """The engine's queue is at its bound: the route answers 429 with Retry-After."""
+
+    def __init__(self, retry_after_s: float = 1.0):
+        super().__init__("queue full")
+        self.retry_after_s = retry_after_s
+
+
+class GenerationEngine(Protocol):
+    def generate(self, req: GenRequest) -> AsyncIterator[TokenEvent]: ...
+
+    def stats(self) -> EngineStats: ...
+
+    async def load_adapter(self, name: str) -> None: ...
+
+    async def unload_adapter(self, name: str) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
