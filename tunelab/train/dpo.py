@@ -34,7 +34,7 @@ from tunelab.train.config import DPOConfig
 from tunelab.train.datasets import data_for
 from tunelab.train.loop import LoopSettings, train_loop, use_bf16
 from tunelab.train.losses import target_logits
-from tunelab.train.model_setup import count_parameters, prepare_for_training
+from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps, save_result
 from tunelab.train.runs import RunRecorder, new_run_id
 from tunelab.train.tracking import check_mlflow
@@ -285,6 +285,8 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
     console.print(f"Run [bold]{run_id}[/]: DPO (beta {cfg.beta}) from {start}, {len(train_pairs)} train / "
                   f"{len(eval_pairs)} eval pairs, {total_steps} steps, {trainable:,} of {total:,} parameters trained")
     bf16 = use_bf16(cfg.precision, loaded.device)
+    if bf16:
+        lora_branch_fp32(model)
     loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
                         lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
                         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,

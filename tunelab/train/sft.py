@@ -24,7 +24,7 @@ from tunelab.train.config import SFTConfig
 from tunelab.train.datasets import data_for
 from tunelab.train.loop import LoopSettings, train_loop, use_bf16
 from tunelab.train.losses import causal_lm_loss
-from tunelab.train.model_setup import count_parameters, prepare_for_training
+from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps, save_result
 from tunelab.train.runs import RunRecorder, new_run_id
 from tunelab.train.tracking import check_mlflow
@@ -74,6 +74,8 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
 
     model = prepare_for_training(loaded.model, method=cfg.method, lora=cfg.lora,
                                  gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed)
+    if bf16 and cfg.method != "full":
+        lora_branch_fp32(model)
     trainable, total = count_parameters(model)
     n_batches = math.ceil(len(train_ex) / cfg.batch_size)
     total_steps = plan_steps(n_batches, cfg)
