@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from tunelab.adapters.lineage import library_versions, model_fingerprint
-from tunelab.adapters.registry import AdapterRegistry
+from tunelab.adapters.lineage import model_fingerprint
 from tunelab.data.records import ClassificationRecord, Record
 from tunelab.eval.metrics import accuracy, macro_f1
 from tunelab.models.encoders import check_labels, load_encoder_classifier, resolve_encoder
@@ -31,11 +29,10 @@ from tunelab.store import Store
 from tunelab.train.batching import epoch_order
 from tunelab.train.config import ClassifierConfig
 from tunelab.train.datasets import data_for
-from tunelab.train.loop import LoopSettings, train_loop, use_bf16
+from tunelab.train.loop import use_bf16
 from tunelab.train.model_setup import count_parameters
-from tunelab.train.outputs import plan_steps, save_result
-from tunelab.train.runs import RunRecorder, new_run_id
-from tunelab.train.tracking import check_mlflow
+from tunelab.train.outputs import plan_steps
+from tunelab.train.session import begin_run, finish_run, run_training
 
 
 def classification_records(records: list[Record], dataset: str, role: str) -> list[ClassificationRecord]:
@@ -97,16 +94,9 @@ def _fingerprint(folder: Path, settings: Settings) -> str:
 def run_classifier(cfg: ClassifierConfig, settings: Settings, store: Store, *, console: Console | None = None,
                    run_id: str | None = None, resume: bool = False) -> dict:
     """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
-    console = console or Console(stderr=True)
-    registry = AdapterRegistry(store, settings)
-    run_id = run_id or new_run_id("classifier")
-    adapter_name = cfg.adapter_name or run_id
-    if not resume:
-        registry.check_new_name(adapter_name)  # refuse a taken name before any work
+    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume)
     folder = resolve_encoder(cfg.base_model)
-    if cfg.mlflow:
-        check_mlflow()
-    data = data_for(cfg, settings, store, console)
+    data = data_for(cfg, settings, store, ctx.console)
     train = classification_records(data.train, cfg.dataset, "training")
     held = classification_records(data.eval, cfg.eval_dataset or cfg.dataset, "eval") if data.eval else []
     labels = label_names(train)
@@ -151,40 +141,13 @@ def run_classifier(cfg: ClassifierConfig, settings: Settings, store: Store, *, c
 
     trainable, total = count_parameters(model)
     total_steps = plan_steps(math.ceil(len(train_ex) / cfg.batch_size), cfg)
-    run_dir = settings.home / "runs" / run_id
-    recorder = RunRecorder.start(store, cfg, run_id=run_id, base_model=cfg.base_model, output_dir=str(run_dir),
-                                 total_steps=total_steps, resume=resume)
-    console.print(f"Run [bold]{run_id}[/]: classifier on {cfg.base_model}, {len(labels)} labels, {len(train_ex)} "
-                  f"train / {len(eval_ex)} eval texts, {total_steps} steps, {trainable:,} parameters trained")
-    bf16 = use_bf16(cfg.precision, device)
-    loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
-                        lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
-                        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
-                        save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every)
-    try:
-        result = train_loop(model, settings=loop, batches=batches, loss_fn=classification_loss,
-                            evaluate=evaluate if eval_batches else None, recorder=recorder,
-                            ckpt_dir=run_dir / "checkpoints", device=device, console=console, resume=resume)
-    except KeyboardInterrupt:
-        recorder.fail("interrupted; resume with: tunelab train --resume " + run_id)
-        raise
-    except Exception as exc:
-        recorder.fail(f"{type(exc).__name__}: {exc}")
-        raise
-    metrics = {**result.final_metrics, "train_tokens": result.train_tokens, "wall_time_s": result.wall_time_s,
-               "trainable_parameters": trainable, "bf16": bf16}
+    ctx.console.print(f"Run [bold]{ctx.run_id}[/]: classifier on {cfg.base_model}, {len(labels)} labels, "
+                      f"{len(train_ex)} train / {len(eval_ex)} eval texts, {total_steps} steps, "
+                      f"{trainable:,} parameters trained")
+    result, metrics = run_training(ctx, model, total_steps=total_steps, bf16=use_bf16(cfg.precision, device),
+                                   batches=batches, loss_fn=classification_loss,
+                                   evaluate=evaluate if eval_batches else None, device=device, trainable=trainable)
     model.eval()
-    out = save_result(model, tok, cfg, registry.path_for(adapter_name))
-    registry.register(
-        adapter_name, kind="classifier", path=out, base_model=cfg.base_model,
-        base_model_hash=_fingerprint(folder, settings), run_id=run_id,
-        lineage={"recipe": "classifier", "labels": labels, "datasets": data.lineage,
-                 "config": cfg.model_dump(mode="json"), "seed": cfg.seed, "versions": library_versions(),
-                 "base_model_path": str(folder)},
-        metrics=metrics, wall_time_s=result.wall_time_s,
-    )
-    recorder.finish(metrics, adapter_name)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    console.print(f"Registered classifier [bold]{adapter_name}[/]: " +
-                  ", ".join(f"{k} {v:.4f}" for k, v in result.final_metrics.items()))
-    return {"run_id": run_id, "adapter": adapter_name, "metrics": metrics}
+    return finish_run(ctx, model, tok, result=result, metrics=metrics, kind="classifier",
+                      base_model_hash=_fingerprint(folder, settings),
+                      lineage={"labels": labels, "datasets": data.lineage, "base_model_path": str(folder)})

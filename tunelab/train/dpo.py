@@ -11,7 +11,6 @@ recipe "dpo" and the SFT adapter as its parent.
 from __future__ import annotations
 
 import math
-import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, ContextManager
@@ -21,7 +20,7 @@ import torch.nn.functional as F
 from rich.console import Console
 
 from tunelab.adapters.errors import AdapterError
-from tunelab.adapters.lineage import base_model_hash, library_versions
+from tunelab.adapters.lineage import base_model_hash
 from tunelab.adapters.registry import AdapterRegistry
 from tunelab.data.records import Message, PreferenceRecord
 from tunelab.models.catalogue import resolve_template_arg
@@ -32,12 +31,11 @@ from tunelab.store import Store
 from tunelab.train.batching import Batch, epoch_order, pack
 from tunelab.train.config import DPOConfig
 from tunelab.train.datasets import data_for
-from tunelab.train.loop import LoopSettings, train_loop, use_bf16
+from tunelab.train.loop import use_bf16
 from tunelab.train.losses import target_logits
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
-from tunelab.train.outputs import plan_steps, save_result
-from tunelab.train.runs import RunRecorder, new_run_id
-from tunelab.train.tracking import check_mlflow
+from tunelab.train.outputs import plan_steps
+from tunelab.train.session import begin_run, finish_run, run_training
 from tunelab.train.tokenize import IGNORE, Example
 
 POLICY, REFERENCE = "default", "reference"  # PEFT adapter keys; "default" saves at the folder's root
@@ -207,16 +205,10 @@ def _start_from_sft(cfg: DPOConfig, loaded, registry: AdapterRegistry, base_hash
 def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Console | None = None,
             run_id: str | None = None, resume: bool = False) -> dict:
     """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
-    console = console or Console(stderr=True)
-    registry = AdapterRegistry(store, settings)
-    run_id = run_id or new_run_id("dpo")
-    adapter_name = cfg.adapter_name or run_id
-    if not resume:
-        registry.check_new_name(adapter_name)  # refuse a taken name before any work
-        if cfg.sft_adapter:
-            registry.get(cfg.sft_adapter)  # an unknown one: an error listing the registered adapters
-    if cfg.mlflow:
-        check_mlflow()
+    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    console, registry = ctx.console, ctx.registry
+    if cfg.sft_adapter and not resume:
+        registry.get(cfg.sft_adapter)  # an unknown one: an error listing the registered adapters
     data = data_for(cfg, settings, store, console)
     for records, ref in ((data.train, cfg.dataset), (data.eval, cfg.eval_dataset or cfg.dataset)):
         kinds = sorted({r.kind for r in records} - {"preference"})
@@ -278,43 +270,17 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
     trainable, total = count_parameters(model)
     n_batches = math.ceil(len(train_pairs) / cfg.batch_size)
     total_steps = plan_steps(n_batches, cfg)
-    run_dir = settings.home / "runs" / run_id
-    recorder = RunRecorder.start(store, cfg, run_id=run_id, base_model=cfg.base_model, output_dir=str(run_dir),
-                                 total_steps=total_steps, resume=resume)
     start = f"SFT adapter {cfg.sft_adapter}" if cfg.sft_adapter else cfg.base_model
-    console.print(f"Run [bold]{run_id}[/]: DPO (beta {cfg.beta}) from {start}, {len(train_pairs)} train / "
+    console.print(f"Run [bold]{ctx.run_id}[/]: DPO (beta {cfg.beta}) from {start}, {len(train_pairs)} train / "
                   f"{len(eval_pairs)} eval pairs, {total_steps} steps, {trainable:,} of {total:,} parameters trained")
     bf16 = use_bf16(cfg.precision, loaded.device)
     if bf16:
         lora_branch_fp32(model)
-    loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
-                        lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
-                        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
-                        save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every)
-    try:
-        result = train_loop(model, settings=loop, batches=batches, loss_fn=loss_fn,
-                            evaluate=evaluate if eval_batches else None, recorder=recorder,
-                            ckpt_dir=run_dir / "checkpoints", device=loaded.device, console=console, resume=resume)
-    except KeyboardInterrupt:
-        recorder.fail("interrupted; resume with: tunelab train --resume " + run_id)
-        raise
-    except Exception as exc:
-        recorder.fail(f"{type(exc).__name__}: {exc}")
-        raise
-    metrics = {**result.final_metrics, "train_tokens": result.train_tokens, "wall_time_s": result.wall_time_s,
-               "trainable_parameters": trainable, "bf16": bf16}
+    result, metrics = run_training(ctx, model, total_steps=total_steps, bf16=bf16, batches=batches, loss_fn=loss_fn,
+                                   evaluate=evaluate if eval_batches else None, device=loaded.device,
+                                   trainable=trainable)
     if cfg.sft_adapter:
         model.delete_adapter(REFERENCE)  # save the trained copy only
-    folder = save_result(model, tok, cfg, registry.path_for(adapter_name))
-    registry.register(
-        adapter_name, kind="lora", path=folder, base_model=cfg.base_model, base_model_hash=base_hash, run_id=run_id,
-        lineage={"recipe": "dpo", "datasets": data.lineage, "config": cfg.model_dump(mode="json"), "seed": cfg.seed,
-                 "versions": library_versions(), "base_model_path": loaded.path,
-                 "parents": [cfg.sft_adapter] if cfg.sft_adapter else []},
-        metrics=metrics, wall_time_s=result.wall_time_s,
-    )
-    recorder.finish(metrics, adapter_name)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    console.print(f"Registered adapter [bold]{adapter_name}[/]: " +
-                  ", ".join(f"{k} {v:.4f}" for k, v in result.final_metrics.items()))
-    return {"run_id": run_id, "adapter": adapter_name, "metrics": metrics}
+    return finish_run(ctx, model, tok, result=result, metrics=metrics, kind="lora", base_model_hash=base_hash,
+                      lineage={"datasets": data.lineage, "base_model_path": loaded.path,
+                               "parents": [cfg.sft_adapter] if cfg.sft_adapter else []})

@@ -8,13 +8,11 @@ and registers it with its lineage. `resume_run(run_id, ...)` continues from the 
 from __future__ import annotations
 
 import math
-import shutil
 
 import torch
 from rich.console import Console
 
-from tunelab.adapters.lineage import base_model_hash, library_versions
-from tunelab.adapters.registry import AdapterRegistry
+from tunelab.adapters.lineage import base_model_hash
 from tunelab.models.catalogue import resolve_template_arg
 from tunelab.models.loader import load_model, resolve_device
 from tunelab.settings import Settings
@@ -22,27 +20,19 @@ from tunelab.store import Store
 from tunelab.train.batching import batches_for_epoch, pack, pad
 from tunelab.train.config import SFTConfig
 from tunelab.train.datasets import data_for
-from tunelab.train.loop import LoopSettings, train_loop, use_bf16
+from tunelab.train.loop import use_bf16
 from tunelab.train.losses import causal_lm_loss
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
-from tunelab.train.outputs import plan_steps, save_result
-from tunelab.train.runs import RunRecorder, new_run_id
-from tunelab.train.tracking import check_mlflow
+from tunelab.train.outputs import plan_steps
+from tunelab.train.session import begin_run, finish_run, run_training
 from tunelab.train.tokenize import tokenize_records
 
 
 def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Console | None = None,
             run_id: str | None = None, resume: bool = False) -> dict:
     """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
-    console = console or Console(stderr=True)
-    registry = AdapterRegistry(store, settings)
-    run_id = run_id or new_run_id("sft")
-    adapter_name = cfg.adapter_name or run_id
-    if not resume:
-        registry.check_new_name(adapter_name)  # refuse a taken name before any work
-    if cfg.mlflow:
-        check_mlflow()
-    data = data_for(cfg, settings, store, console)
+    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    data = data_for(cfg, settings, store, ctx.console)
     bf16 = use_bf16(cfg.precision, resolve_device(settings.device))
     # LoRA under bf16 autocast: keep the frozen base in bf16 (no per-step weight casts, half the
     # memory); the adapter stays fp32 (PEFT upcasts it). Full fine-tuning keeps fp32 master weights.
@@ -79,38 +69,12 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     trainable, total = count_parameters(model)
     n_batches = math.ceil(len(train_ex) / cfg.batch_size)
     total_steps = plan_steps(n_batches, cfg)
-    run_dir = settings.home / "runs" / run_id
-    recorder = RunRecorder.start(store, cfg, run_id=run_id, base_model=cfg.base_model, output_dir=str(run_dir),
-                                 total_steps=total_steps, resume=resume)
-    console.print(f"Run [bold]{run_id}[/]: {cfg.method} on {cfg.base_model}, {len(train_ex)} train / "
-                  f"{len(eval_ex)} eval examples, {total_steps} steps, {trainable:,} of {total:,} parameters trained"
-                  f"{', packed' if cfg.packing else ''}")
-    loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
-                        lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
-                        weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
-                        save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every)
-    try:
-        result = train_loop(model, settings=loop, batches=batches, loss_fn=causal_lm_loss,
-                            evaluate=evaluate if eval_batches else None, recorder=recorder,
-                            ckpt_dir=run_dir / "checkpoints", device=loaded.device, console=console, resume=resume)
-    except KeyboardInterrupt:
-        recorder.fail("interrupted; resume with: tunelab train --resume " + run_id)
-        raise
-    except Exception as exc:
-        recorder.fail(f"{type(exc).__name__}: {exc}")
-        raise
-    metrics = {**result.final_metrics, "train_tokens": result.train_tokens, "wall_time_s": result.wall_time_s,
-               "trainable_parameters": trainable, "bf16": bf16}
-    folder = save_result(model, tok, cfg, registry.path_for(adapter_name))
-    registry.register(
-        adapter_name, kind="full" if cfg.method == "full" else "lora", path=folder, base_model=cfg.base_model,
-        base_model_hash=base_model_hash(loaded.path, cache_dir=settings.home / "cache"), run_id=run_id,
-        lineage={"recipe": "sft", "datasets": data.lineage, "config": cfg.model_dump(mode="json"),
-                 "seed": cfg.seed, "versions": library_versions(), "base_model_path": loaded.path},
-        metrics=metrics, wall_time_s=result.wall_time_s,
-    )
-    recorder.finish(metrics, adapter_name)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-    console.print(f"Registered adapter [bold]{adapter_name}[/]: " +
-                  ", ".join(f"{k} {v:.4f}" for k, v in result.final_metrics.items()))
-    return {"run_id": run_id, "adapter": adapter_name, "metrics": metrics}
+    ctx.console.print(f"Run [bold]{ctx.run_id}[/]: {cfg.method} on {cfg.base_model}, {len(train_ex)} train / "
+                      f"{len(eval_ex)} eval examples, {total_steps} steps, {trainable:,} of {total:,} parameters "
+                      f"trained{', packed' if cfg.packing else ''}")
+    result, metrics = run_training(ctx, model, total_steps=total_steps, bf16=bf16, batches=batches,
+                                   loss_fn=causal_lm_loss, evaluate=evaluate if eval_batches else None,
+                                   device=loaded.device, trainable=trainable)
+    return finish_run(ctx, model, tok, result=result, metrics=metrics, kind="full" if cfg.method == "full" else "lora",
+                      base_model_hash=base_model_hash(loaded.path, cache_dir=settings.home / "cache"),
+                      lineage={"datasets": data.lineage, "base_model_path": loaded.path})
