@@ -25,6 +25,10 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the metadata store; default: a SQLite file under the home dir.",
     )
+    vector_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (`chroma run`) for RAG collections; default: embedded Chroma under the home dir.",
+    )
     default_model: str = Field(
         default="smollm2-135m-instruct", description="Catalogue name used when no --model is given."
     )
@@ -41,6 +45,20 @@ class Settings(BaseSettings):
         default=None, ge=16, description="Cap on prompt + generation length; default: the model's own limit."
     )
     torch_threads: int | None = Field(default=None, ge=1, description="CPU threads for torch; default: torch's choice.")
+    # Serving (`tunelab serve`).
+    max_request_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest HTTP request body the server accepts (413 beyond)."
+    )
+    max_queue: int = Field(default=256, ge=1, description="Generation requests that may wait in the queue (429 beyond).")
+    max_loaded_adapters: int = Field(
+        default=8, ge=1, description="Adapters kept on the base model at once; the least recently used goes first."
+    )
+    upstream_timeout_s: float = Field(
+        default=120.0, gt=0, description="Seconds to wait for a remote OpenAI-compatible upstream to answer."
+    )
+    upstream_retries: int = Field(
+        default=3, ge=0, description="Retries (exponential backoff) when an upstream answers 429 or 5xx."
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -54,6 +72,11 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def rag_dir(self) -> Path:
+        """Embedded Chroma data and per-collection BM25 indexes."""
+        return self.home / "rag"
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tunelab.cli import adapters, chat, data, generate, models, train
+from tunelab.cli import adapters, chat, data, generate, models, rag, train
 from tunelab.cli.common import console_err
 from tunelab.models.errors import ModelError
 
@@ -24,6 +24,8 @@ app.command("generate")(generate.generate)
 app.command("chat")(chat.chat)
 app.command("train")(train.train)
 app.add_typer(train.runs_app, name="runs")
+app.command("ingest")(rag.ingest)
+app.command("search")(rag.search)
 
 
 @app.command("version")

@@ -1,0 +1,152 @@
+"""RAG collections in the metadata store: their embedding model (name and dimension), where
+their vectors live, how they are chunked; their documents (source, hash) and ingest reports.
+
+`CollectionInfo` is a plain snapshot of a `collections` row; `settings` holds `vector_url`,
+`chroma_name`, `chunking` and `mapping`. Every session is opened through `Store.session()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from tunelab.rag.errors import EmbeddingMismatchError, RagError, UnknownCollectionError
+from tunelab.rag.vectors import VectorCollection, VectorStore
+from tunelab.settings import Settings
+from tunelab.store import Collection, Document, IngestReport, Store
+
+
+@dataclass
+class CollectionInfo:
+    id: int
+    name: str
+    embedding_model: str
+    dimension: int
+    settings: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+    @property
+    def vector_url(self) -> str | None:
+        return self.settings.get("vector_url")
+
+    @property
+    def chroma_name(self) -> str:
+        return self.settings["chroma_name"]
+
+
+@dataclass
+class DocumentState:
+    """What the store knows of one document: enough to decide unchanged / updated."""
+
+    content_hash: str
+    chunking: str | None
+    num_chunks: int
+
+
+def _info(row: Collection) -> CollectionInfo:
+    return CollectionInfo(id=row.id, name=row.name, embedding_model=row.embedding_model, dimension=row.dimension,
+                          settings=dict(row.settings or {}), created_at=row.created_at)
+
+
+def check_embedder(info: CollectionInfo, model: str, dimension: int) -> None:
+    """Refuse an embedding model other than the one the collection was built with."""
+    if model != info.embedding_model or dimension != info.dimension:
+        raise EmbeddingMismatchError(
+            f"Collection '{info.name}' was embedded with '{info.embedding_model}' ({info.dimension} dimensions); "
+            f"'{model}' ({dimension} dimensions) cannot query or extend it: its vectors would not be comparable. "
+            f"Leave out the embedding model to use the collection's own, or ingest into a new collection.")
+
+
+class CollectionRegistry:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+
+    # -- collections ---------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        with self.store.session() as s:
+            return list(s.scalars(select(Collection.name).order_by(Collection.name)))
+
+    def find(self, name: str) -> CollectionInfo | None:
+        with self.store.session() as s:
+            row = s.scalar(select(Collection).where(Collection.name == name))
+            return None if row is None else _info(row)
+
+    def get(self, name: str) -> CollectionInfo:
+        info = self.find(name)
+        if info is None:
+            raise UnknownCollectionError(name, self.names())
+        return info
+
+    def create(self, name: str, *, embedding_model: str, dimension: int, vector_url: str | None,
+               chroma: str, extra: dict[str, Any] | None = None) -> CollectionInfo:
+        """Record a new collection whose vectors are in Chroma collection `chroma` at `vector_url`."""
+        with self.store.session() as s:
+            row = Collection(name=name, embedding_model=embedding_model, dimension=int(dimension),
+                             settings={"vector_url": vector_url, "chroma_name": chroma, **(extra or {})})
+            s.add(row)
+            s.flush()
+            return _info(row)
+
+    def update_settings(self, info: CollectionInfo, **values: Any) -> CollectionInfo:
+        with self.store.session() as s:
+            row = s.get(Collection, info.id)
+            row.settings = {**(row.settings or {}), **values}  # a new dict, so SQLAlchemy sees the change
+            return _info(row)
+
+    def vector_store(self, info: CollectionInfo | None, url: str | None = None) -> VectorStore:
+        """The Chroma store holding `info`'s vectors. A URL other than the one it was created with
+        is refused: the vectors are not there."""
+        if info is not None and url is not None and url != info.vector_url:
+            where = info.vector_url or "the embedded store"
+            raise RagError(f"Collection '{info.name}' lives in {where}, not at {url}; leave out the URL to use it.")
+        url = info.vector_url if info is not None else (url or self.settings.vector_url)
+        return VectorStore(url, self.settings.rag_dir / "chroma")
+
+    def bm25_dir(self, info: CollectionInfo) -> Path:
+        return self.settings.rag_dir / "bm25" / info.chroma_name
+
+    def vectors(self, info: CollectionInfo, url: str | None = None) -> VectorCollection:
+        """`info`'s vector collection, opened in the store that holds it."""
+        return self.vector_store(info, url).collection(info.chroma_name, name=info.name, model=info.embedding_model,
+                                                       dimension=info.dimension)
+
+    # -- documents -----------------------------------------------------------------------------
+    def document_states(self, info: CollectionInfo) -> dict[str, DocumentState]:
+        with self.store.session() as s:
+            rows = s.execute(select(Document.source, Document.content_hash, Document.meta, Document.num_chunks)
+                             .where(Document.collection_id == info.id))
+            return {src: DocumentState(h, (meta or {}).get("chunking"), n) for src, h, meta, n in rows}
+
+    def save_document(self, info: CollectionInfo, *, source: str, doc_type: str, content_hash: str,
+                      title: str | None, meta: dict[str, Any], num_chunks: int) -> None:
+        from tunelab.store.tables import utcnow
+
+        with self.store.session() as s:
+            row = s.scalar(select(Document).where(Document.collection_id == info.id, Document.source == source))
+            if row is None:
+                row = Document(collection_id=info.id, source=source)
+                s.add(row)
+            row.doc_type, row.content_hash, row.title = doc_type, content_hash, title
+            row.meta, row.num_chunks, row.updated_at = meta, num_chunks, utcnow()
+
+    def count_documents(self, info: CollectionInfo) -> int:
+        from sqlalchemy import func
+
+        with self.store.session() as s:
+            return s.scalar(select(func.count()).select_from(Document).where(Document.collection_id == info.id))
+
+    # -- ingest reports ------------------------------------------------------------------------
+    def save_report(self, info: CollectionInfo, source: str, counts: dict[str, int],
+                    failures: list[dict[str, str]]) -> None:
+        with self.store.session() as s:
+            s.add(IngestReport(collection_id=info.id, source=source, counts=counts, failures=failures))
+
+    def reports(self, info: CollectionInfo) -> list[dict[str, Any]]:
+        with self.store.session() as s:
+            rows = s.scalars(select(IngestReport).where(IngestReport.collection_id == info.id)
+                             .order_by(IngestReport.id))
+            return [{"source": r.source, "counts": dict(r.counts), "failures": list(r.failures),
+                     "created_at": r.created_at} for r in rows]
