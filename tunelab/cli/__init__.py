@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tunelab.cli import adapters, chat, data, generate, models, rag, train
+from tunelab.cli import adapters, chat, data, generate, keys, models, rag, serve, train, upstreams
 from tunelab.cli.common import console_err
 from tunelab.models.errors import ModelError
 
@@ -26,6 +26,9 @@ app.command("train")(train.train)
 app.add_typer(train.runs_app, name="runs")
 app.command("ingest")(rag.ingest)
 app.command("search")(rag.search)
+app.command("serve")(serve.serve)
+app.add_typer(keys.app, name="keys")
+app.add_typer(upstreams.app, name="upstreams")
 
 
 @app.command("version")

@@ -1,0 +1,47 @@
+"""`tunelab serve`: the OpenAI-compatible server (uvicorn) for a base model, its adapters, the
+embedding model and the configured upstreams."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from tunelab.cli.common import console, settings, store
+from tunelab.cli.errors import user_errors
+
+
+class EngineKind(str, Enum):
+    auto = "auto"
+    sequential = "sequential"
+    batching = "batching"
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the server to your network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Catalogue name of the base model (default: the default model).")] = None,
+    max_loaded_adapters: Annotated[Optional[int], typer.Option(min=1, help="Adapters kept on the base model at once (least recently used goes first); default: TUNELAB_MAX_LOADED_ADAPTERS.")] = None,
+    max_queue: Annotated[Optional[int], typer.Option(min=1, help="Requests that may wait for the engine before new ones get 429; default: TUNELAB_MAX_QUEUE.")] = None,
+    engine: Annotated[EngineKind, typer.Option(help="auto: the batching engine when installed, else sequential.")] = EngineKind.auto,
+    embeddings: Annotated[bool, typer.Option(help="Load the embedding model for /v1/embeddings.")] = True,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
+) -> None:
+    """Serve the base model and its adapters over an OpenAI-compatible API (/v1/chat/completions,
+    /v1/completions, /v1/embeddings, /v1/models), with /health and /metrics."""
+    import uvicorn
+
+    from tunelab.models.catalogue import Catalogue
+    from tunelab.serve.app import create_app
+
+    cfg = settings()
+    updates = {k: v for k, v in (("max_loaded_adapters", max_loaded_adapters), ("max_queue", max_queue)) if v}
+    if updates:
+        cfg = cfg.model_copy(update=updates)
+    name = model or cfg.default_model
+    with user_errors():
+        Catalogue(store()).get(name)  # an unknown model fails here, in one line, before anything loads
+    app = create_app(cfg, model=name, engine=engine.value, embeddings=embeddings)
+    console.print(f"Serving [bold]{name}[/] at http://{host}:{port}/v1 (engine: {engine.value})")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

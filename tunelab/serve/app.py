@@ -1,0 +1,167 @@
+"""The OpenAI-compatible server: `create_app(settings, ...)` builds the FastAPI app; its lifespan
+loads the base model, starts the engine, loads the embedding model and opens the store and the
+upstream client, and puts one service object per concern on `app.state`:
+
+  generation  GenerationService (models served, prompts, limits, choices on the engine)
+  embeddings  EmbeddingService or None
+  upstreams   UpstreamClient (remote OpenAI-compatible servers)
+  keys        ApiKeys (auth)       metrics  ServeMetrics       engine  the GenerationEngine
+
+Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+from contextlib import asynccontextmanager
+from typing import Callable
+
+import anyio
+from fastapi import FastAPI
+
+from tunelab import __version__
+from tunelab.adapters.registry import AdapterRegistry
+from tunelab.models.errors import ModelError
+from tunelab.models.loader import LoadedModel
+from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
+from tunelab.serve.embedding_service import EmbeddingService
+from tunelab.serve.engine.adapter_pool import AdapterResolver
+from tunelab.serve.engine.types import GenerationEngine
+from tunelab.serve.errors import install_error_handlers
+from tunelab.serve.generation_service import GenerationService, adapter_resolver
+from tunelab.serve.limits import BodySizeLimitMiddleware
+from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
+from tunelab.serve.providers.client import UpstreamClient
+from tunelab.serve.providers.registry import UpstreamRegistry
+from tunelab.serve.routes import ROUTERS
+from tunelab.settings import Settings
+from tunelab.store import Store
+
+log = logging.getLogger("tunelab.serve")
+
+ENGINES = ("auto", "sequential", "batching")
+
+# (loaded base model, adapter resolver, settings) -> engine, not yet started
+EngineFactory = Callable[[LoadedModel, AdapterResolver, Settings], GenerationEngine]
+
+
+def _construct(cls, loaded: LoadedModel, resolver: AdapterResolver, settings: Settings, **extra):
+    """Build an engine class with the options it takes. Engines take the base model first and the
+    adapter resolver second (or as `adapter_paths=`, the batching engine's name for it)."""
+    params = inspect.signature(cls).parameters
+    options = {"max_queue": settings.max_queue, "max_loaded_adapters": settings.max_loaded_adapters, **extra}
+    args: tuple = (loaded,)
+    if "adapter_paths" in params:
+        options["adapter_paths"] = resolver
+    else:
+        args = (loaded, resolver)
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        options = {k: v for k, v in options.items() if k in params}
+    return cls(*args, **options)
+
+
+def lazy_constraint_backend(loaded: LoadedModel):
+    """The constrained-decoding backend (tunelab.serve.engine.constraints, llguidance) for the
+    sequential engine, built on the first constrained request; None when it is not installed (then
+    a constrained request is a 400 that says so)."""
+    if importlib.util.find_spec("llguidance") is None:
+        return None
+    try:
+        from tunelab.serve.engine.constraints import ConstraintBackend
+    except ImportError:
+        return None
+    built: list = []
+
+    def backend(constraint, tokenizer):
+        if not built:
+            built.append(ConstraintBackend.for_model(loaded))
+        return built[0](constraint, tokenizer)
+
+    return backend
+
+
+def engine_factory_for(kind: str = "auto") -> EngineFactory:
+    """'sequential', 'batching', or 'auto': the batching engine when it is installed, else sequential."""
+    if kind not in ENGINES:
+        raise ValueError(f"Engine '{kind}' is not one of: {', '.join(ENGINES)}.")
+
+    def factory(loaded: LoadedModel, resolver: AdapterResolver, settings: Settings) -> GenerationEngine:
+        if kind in ("auto", "batching"):
+            try:
+                from tunelab.serve.engine.batching import BatchingEngine
+            except ImportError as exc:
+                if kind == "batching":
+                    raise ModelError(f"The batching engine is not available: {exc}") from exc
+                log.warning("the batching engine is not available (%s); using the sequential engine", exc)
+            else:
+                return _construct(BatchingEngine, loaded, resolver, settings)
+        from tunelab.serve.engine.sequential import SequentialEngine
+
+        return _construct(SequentialEngine, loaded, resolver, settings,
+                          constraint_backend=lazy_constraint_backend(loaded))
+
+    return factory
+
+
+def create_app(settings: Settings, *, model: str | None = None, engine: str = "auto",
+               engine_factory: EngineFactory | None = None, loaded: LoadedModel | None = None,
+               embeddings: bool = True, upstream_transport=None) -> FastAPI:
+    """The server app. `model`: catalogue name of the base model (default: settings.default_model);
+    `loaded`: an already loaded base model instead; `engine`: auto | sequential | batching, or an
+    `engine_factory` of your own; `embeddings`: load the embedding model for /v1/embeddings.
+    Nothing is loaded until the app starts (its lifespan)."""
+    factory = engine_factory or engine_factory_for(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from tunelab.models.loader import load_model
+
+        store = await anyio.to_thread.run_sync(Store, settings)
+        base = loaded or await anyio.to_thread.run_sync(
+            lambda: load_model(model or settings.default_model, settings, store=store))
+        registry = AdapterRegistry(store, settings)
+        gen_engine = factory(base, adapter_resolver(registry, base), settings)
+        await gen_engine.start()
+        metrics = ServeMetrics()
+        upstreams = UpstreamClient(UpstreamRegistry(store), timeout_s=settings.upstream_timeout_s,
+                                   retries=settings.upstream_retries, metrics=metrics, transport=upstream_transport)
+        embedding_service = None
+        if embeddings:
+            embedding_service = await anyio.to_thread.run_sync(_load_embedder)
+        app.state.settings = settings
+        app.state.engine = gen_engine
+        app.state.metrics = metrics
+        app.state.keys = ApiKeys(store)
+        app.state.upstreams = upstreams
+        app.state.embeddings = embedding_service
+        app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
+        log.info("serving %s with the %s engine", base.name, getattr(gen_engine, "kind", type(gen_engine).__name__))
+        try:
+            yield
+        finally:
+            await gen_engine.stop()
+            await upstreams.aclose()
+            store.dispose()
+
+    app = FastAPI(title="TuneLab", version=__version__, lifespan=lifespan,
+                  description="OpenAI-compatible API: a base model, its adapters, embeddings and upstreams.")
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # add_middleware puts each new one outside the previous: the last added runs first.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(ApiKeyMiddleware)
+    app.add_middleware(MetricsMiddleware)
+    return app
+
+
+def _load_embedder() -> EmbeddingService | None:
+    from tunelab.models.embeddings import sentence_embedder
+
+    try:
+        return EmbeddingService(sentence_embedder())
+    except (ModelError, ImportError, OSError) as exc:
+        log.warning("no embedding model, /v1/embeddings is off: %s", exc)
+        return None

@@ -1,0 +1,167 @@
+"""API keys for the server, stored as salted SHA-256 hashes in the `api_keys` table.
+
+`ApiKeys(store).create(name)` returns the secret once (only its hash and first characters are
+kept); `list()` and `revoke(name)` manage them. While no active key exists the server is open (a
+fresh install on loopback); once one exists, every /v1 route needs `Authorization: Bearer <key>`
+(`ApiKeyMiddleware`), and /health and /metrics stay open. The secrets are 256-bit random strings,
+so one SHA-256 round with a per-key salt is enough (a slow hash defends guessable passwords).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from tunelab.models.catalogue import NAME_RE
+from tunelab.serve.errors import error_response
+from tunelab.store import ApiKey, Store
+from tunelab.store.tables import utcnow
+
+SECRET_PREFIX = "tl-"
+PREFIX_LEN = 11  # "tl-" + 8 random characters: stored in clear to find the row
+CACHE_S = 1.0  # how long a lookup is trusted: a new or revoked key counts within a second
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    name: str
+    prefix: str
+    created_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def _hash(secret: str, salt: str) -> str:
+    return "sha256$" + salt + "$" + hashlib.sha256((salt + secret).encode()).hexdigest()
+
+
+def _matches(secret: str, stored: str) -> bool:
+    try:
+        scheme, salt, _ = stored.split("$", 2)
+    except ValueError:
+        return False
+    return scheme == "sha256" and hmac.compare_digest(_hash(secret, salt), stored)
+
+
+def _info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(row.name, row.prefix, row.created_at, row.revoked_at, row.last_used_at)
+
+
+class ApiKeys:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._active_cache: tuple[float, bool] | None = None
+        self._verified: dict[str, tuple[float, str | None]] = {}  # sha256(secret) -> (when, key name)
+
+    def create(self, name: str) -> str:
+        """A new key named `name`; returns the secret, which is never shown again."""
+        if not NAME_RE.match(name):
+            raise ValueError(f"Key name '{name}' must be 1-128 letters, digits, '.', '_' or '-'.")
+        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        with self.store.session() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.name == name))
+            if row is not None and row.revoked_at is None:
+                raise ValueError(f"A key named '{name}' already exists; revoke it first (tunelab keys revoke {name}) "
+                                 f"or pick another name.")
+            if row is not None:  # a revoked key's name can be used again
+                s.delete(row)
+                s.flush()
+            s.add(ApiKey(name=name, prefix=secret[:PREFIX_LEN], secret_hash=_hash(secret, secrets.token_hex(16))))
+        self._forget()
+        return secret
+
+    def list(self) -> list[KeyInfo]:
+        with self.store.session() as s:
+            return [_info(r) for r in s.scalars(select(ApiKey).order_by(ApiKey.name))]
+
+    def revoke(self, name: str) -> KeyInfo:
+        with self.store.session() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
+            if row is None:
+                active = [k.name for k in self.list() if k.active]
+                raise ValueError(f"No active key named '{name}'. Active keys: {', '.join(active) or '(none)'}.")
+            row.revoked_at = utcnow()
+            info = _info(row)
+        self._forget()
+        return info
+
+    def required(self) -> bool:
+        """True once any active key exists."""
+        now = time.monotonic()
+        if self._active_cache is None or now - self._active_cache[0] > CACHE_S:
+            with self.store.session() as s:
+                found = s.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
+            self._active_cache = (now, found)
+        return self._active_cache[1]
+
+    def verify(self, secret: str) -> str | None:
+        """The name of the active key `secret` is, or None."""
+        now = time.monotonic()
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        cached = self._verified.get(digest)
+        if cached is not None and now - cached[0] <= CACHE_S:
+            return cached[1]
+        name = None
+        if secret.startswith(SECRET_PREFIX) and len(secret) > PREFIX_LEN:
+            with self.store.session() as s:
+                rows = s.scalars(select(ApiKey).where(ApiKey.prefix == secret[:PREFIX_LEN],
+                                                      ApiKey.revoked_at.is_(None))).all()
+                for row in rows:
+                    if _matches(secret, row.secret_hash):
+                        name = row.name
+                        if row.last_used_at is None or (utcnow() - _aware(row.last_used_at)).total_seconds() > 60:
+                            row.last_used_at = utcnow()
+                        break
+        if len(self._verified) > 10_000:
+            self._verified.clear()
+        self._verified[digest] = (now, name)
+        return name
+
+    def _forget(self) -> None:
+        self._active_cache = None
+        self._verified.clear()
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+class ApiKeyMiddleware:
+    """Once a key exists, /v1/* needs `Authorization: Bearer <key>`; 401 in OpenAI's shape otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        keys: ApiKeys | None = getattr(scope["app"].state, "keys", None) if "app" in scope else None
+        if scope["type"] == "http" and keys is not None and scope.get("path", "").startswith("/v1") and keys.required():
+            auth = ""
+            for key, value in scope.get("headers", ()):
+                if key == b"authorization":
+                    auth = value.decode("latin-1")
+                    break
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                resp = error_response(401, "You didn't provide an API key. Send it in the Authorization header: "
+                                      "'Authorization: Bearer YOUR_KEY' (create one with: tunelab keys create NAME).",
+                                      code="missing_api_key")
+                await resp(scope, receive, send)
+                return
+            if keys.verify(token.strip()) is None:
+                shown = token.strip()[:PREFIX_LEN] + "..." if len(token.strip()) > PREFIX_LEN else "***"
+                resp = error_response(401, f"Incorrect API key provided: {shown}. It is unknown or revoked "
+                                      "(tunelab keys list shows the keys).", code="invalid_api_key")
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

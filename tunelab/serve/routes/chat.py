@@ -1,0 +1,107 @@
+"""POST /v1/chat/completions: local models through the engine, `NAME/model` through upstream NAME.
+
+Streaming sends what OpenAI sends: a chunk with the role for each choice, content chunks, a chunk
+with the finish_reason, a usage chunk (empty choices) when stream_options.include_usage, then
+`data: [DONE]`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import AsyncIterator
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from tunelab.serve.engine.types import TokenEvent
+from tunelab.serve.errors import from_exception
+from tunelab.serve.generation_service import ChoiceStream, GenerationService
+from tunelab.serve.protocol import (
+    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest, ChoiceDelta,
+    ChoiceLogprobs, ChunkChoice, TokenLogprob, TopLogprob, Usage,
+)
+from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
+
+router = APIRouter(tags=["chat"])
+
+FINGERPRINT = "fp_tunelab"
+
+
+def token_logprobs(svc: GenerationService, events: list[TokenEvent]) -> ChoiceLogprobs:
+    content = []
+    for ev in events:
+        text = svc.token_text(ev.token_id)
+        content.append(TokenLogprob(
+            token=text, bytes=list(text.encode()), logprob=ev.logprob if ev.logprob is not None else 0.0,
+            top_logprobs=[TopLogprob(token=t, bytes=list(t.encode()), logprob=lp) for t, lp in ev.top_logprobs],
+        ))
+    return ChoiceLogprobs(content=content)
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def create_chat_completion(body: ChatCompletionRequest, request: Request) -> Response:
+    state = request.app.state
+    svc: GenerationService = state.generation
+    target = svc.resolve(body.model)
+    if target.upstream is not None:
+        return await state.upstreams.forward(target.upstream, "chat/completions", await request.json(),
+                                             remote_model=target.remote_model, model_id=target.model,
+                                             stream=bool(body.stream))
+    prompt_ids = svc.chat_prompt_ids(body.messages)
+    param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
+    max_tokens = svc.max_tokens_for(len(prompt_ids), body.requested_max_tokens(), param=param)
+    stream = await svc.open(target, [prompt_ids], body.to_sampling(default_max_tokens=max_tokens), n=body.n,
+                            constraint=body.to_constraint(), logprobs=body.logprobs_k())
+    cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return EventStreamResponse(_chunks(svc, stream, body, cid, created, len(prompt_ids), include_usage))
+    results = await stream.collect(client_gone=client_gone(request))
+    if results is None:  # the client hung up: its generation was cancelled, nobody reads an answer
+        svc.metrics.cancelled.inc()
+        return Response(status_code=CLIENT_CLOSED)
+    choices = [
+        ChatChoice(index=i, finish_reason=r.finish_reason, message=ChatCompletionMessage(content=r.text),
+                   logprobs=token_logprobs(svc, r.events) if body.logprobs else None)
+        for i, r in enumerate(results)
+    ]
+    completion = sum(r.completion_tokens for r in results)
+    usage = Usage(prompt_tokens=len(prompt_ids), completion_tokens=completion,
+                  total_tokens=len(prompt_ids) + completion)
+    answer = ChatCompletion(id=cid, choices=choices, created=created, model=body.model,
+                            system_fingerprint=FINGERPRINT, usage=usage)
+    return JSONResponse(answer.model_dump(mode="json"))
+
+
+async def _chunks(svc: GenerationService, stream: ChoiceStream, body: ChatCompletionRequest, cid: str,
+                  created: int, prompt_tokens: int, include_usage: bool) -> AsyncIterator[str]:
+    exclude = None if include_usage else {"usage"}
+
+    def chunk(choices: list[ChunkChoice], usage: Usage | None = None) -> str:
+        return sse(ChatCompletionChunk(id=cid, choices=choices, created=created, model=body.model,
+                                       system_fingerprint=FINGERPRINT, usage=usage), exclude=exclude)
+
+    completion = [0] * stream.n
+    try:
+        for i in range(stream.n):
+            yield chunk([ChunkChoice(index=i, delta=ChoiceDelta(role="assistant", content=""))])
+        async for i, ev in stream.events():
+            completion[i] = ev.completion_tokens
+            logprobs = token_logprobs(svc, [ev]) if body.logprobs and ev.token_id is not None else None
+            if ev.text or logprobs is not None:
+                yield chunk([ChunkChoice(index=i, delta=ChoiceDelta(content=ev.text), logprobs=logprobs)])
+            if ev.finish_reason is not None:
+                yield chunk([ChunkChoice(index=i, delta=ChoiceDelta(), finish_reason=ev.finish_reason)])
+        if include_usage:
+            total = sum(completion)
+            yield chunk([], Usage(prompt_tokens=prompt_tokens, completion_tokens=total,
+                                  total_tokens=prompt_tokens + total))
+        yield DONE
+    except Exception as exc:  # noqa: BLE001 - the status line is gone: report in the stream
+        yield sse(from_exception(exc).body())
+        yield DONE
+    finally:
+        if not stream.done:
+            svc.metrics.cancelled.inc()
+        await stream.aclose()
