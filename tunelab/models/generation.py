@@ -114,7 +114,7 @@ def stream_text(loaded, prompt_ids: list[int], params: SamplingParams,
     result.finish_reason = "length"
 
 
-def _first_stop(text: str, stops: list[str], new_from: int) -> int | None:
+def first_stop(text: str, stops: list[str], new_from: int) -> int | None:
     """Index where the earliest stop string starts, if one ends inside the newly added text."""
     best = None
     for s in stops:
@@ -124,6 +124,21 @@ def _first_stop(text: str, stops: list[str], new_from: int) -> int | None:
         if i != -1 and (best is None or i < best):
             best = i
     return best
+
+
+_first_stop = first_stop  # the older private name
+
+
+def token_logprobs(logits: torch.Tensor, token_id: int, top_k: int = 0) -> tuple[float, list[tuple[int, float]]]:
+    """logits: (vocab,) scores of one position -> (log-probability of `token_id`, the `top_k` most likely
+    (token id, log-probability) pairs, best first). Of the distribution the logits give, before
+    temperature and top_p (what OpenAI reports); pass masked logits for a constrained request."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    top: list[tuple[int, float]] = []
+    if top_k > 0:
+        values, ids = logp.topk(min(top_k, logp.shape[-1]))
+        top = list(zip(ids.tolist(), values.tolist()))
+    return float(logp[token_id]), top
 
 
 def generate_text(loaded, prompt_ids: list[int], params: SamplingParams) -> GenerationResult:
