@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         default=4 * 1024 * 1024, ge=1024, description="Largest HTTP request body the server accepts (413 beyond)."
     )
     max_queue: int = Field(default=256, ge=1, description="Generation requests that may wait in the queue (429 beyond).")
+    max_batch_size: int = Field(default=16, ge=1, description="Sequences decoded together by the batching engine.")
     max_loaded_adapters: int = Field(
         default=8, ge=1, description="Adapters kept on the base model at once; the least recently used goes first."
     )

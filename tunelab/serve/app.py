@@ -51,7 +51,8 @@ def _construct(cls, loaded: LoadedModel, resolver: AdapterResolver, settings: Se
     """Build an engine class with the options it takes. Engines take the base model first and the
     adapter resolver second (or as `adapter_paths=`, the batching engine's name for it)."""
     params = inspect.signature(cls).parameters
-    options = {"max_queue": settings.max_queue, "max_loaded_adapters": settings.max_loaded_adapters, **extra}
+    options = {"max_queue": settings.max_queue, "max_loaded_adapters": settings.max_loaded_adapters,
+               "max_batch_size": settings.max_batch_size, **extra}
     args: tuple = (loaded,)
     if "adapter_paths" in params:
         options["adapter_paths"] = resolver
