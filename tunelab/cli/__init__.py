@@ -8,7 +8,7 @@ import sys
 import typer
 
 from tunelab.cli import adapters, chat, data, generate, keys, models, rag, serve, train, upstreams
-from tunelab.cli.common import console_err
+from tunelab.cli.errors import print_error
 from tunelab.models.errors import ModelError
 
 app = typer.Typer(
@@ -43,5 +43,5 @@ def main() -> None:
     try:
         app()
     except (ModelError, ValueError) as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        print_error(exc)
         sys.exit(2)

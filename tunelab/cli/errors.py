@@ -12,6 +12,11 @@ from tunelab.cli.common import console_err
 from tunelab.models.errors import ModelError
 
 
+def print_error(exc: BaseException) -> None:
+    """One unwrapped line (paths stay copyable), markup in the message escaped."""
+    console_err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn library errors meant for the user (ModelError, ValueError and its kin: DatasetError,
@@ -19,5 +24,5 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ModelError, ValueError) as exc:
-        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(exc)
         raise typer.Exit(2) from None
