@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from tunelab.cli.common import console, console_err, settings, store
-from tunelab.cli.errors import user_errors
+from tunelab.cli.common import console, settings, store
+from tunelab.cli.errors import print_error, user_errors
 from tunelab.data import FORMATS, DatasetError, dataset_hash, dataset_stats, load_dataset, load_llamafactory
 
 app = typer.Typer(no_args_is_help=True)
@@ -44,7 +44,7 @@ def validate(
         else:
             loaded = load_dataset(file, format, skip_invalid=skip_invalid)
     except (DatasetError, ValueError) as exc:
-        console_err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        print_error(exc)
         raise typer.Exit(2) from None
 
     how = "given" if format or dataset else "detected"
