@@ -51,8 +51,10 @@ class LoadedModel:
                 ids.update(int(v) for v in value)
         return ids
 
-    def chat_prompt(self, messages: list[dict], template: str | None = None) -> str:
-        return render_chat(self.tokenizer, messages, template or self.spec.chat_template, model_name=self.name)
+    def chat_prompt(self, messages: list[dict], template: str | None = None, *,
+                    add_generation_prompt: bool = True) -> str:
+        return render_chat(self.tokenizer, messages, template or self.spec.chat_template, model_name=self.name,
+                           add_generation_prompt=add_generation_prompt)
 
 
 def resolve_device(setting: str) -> torch.device:

@@ -37,6 +37,18 @@ class GenRequest:
 
 
 @dataclass
+class ScoreRequest:
+    """Score continuations instead of generating: the log-probability of each option's tokens after
+    the prompt (likelihood ranking, e.g. among candidate categories). One prefill of the prompt,
+    then every option in one batched forward pass."""
+
+    request_id: str
+    prompt_ids: list[int]
+    options: list[list[int]]  # token ids of each continuation (non-empty)
+    adapter: str | None = None
+
+
+@dataclass
 class TokenEvent:
     token_id: int | None  # None on a final event that carries no token
     text: str  # text delta since the previous event
@@ -66,6 +78,11 @@ class GenerationEngine(Protocol):
     def generate(self, req: GenRequest) -> AsyncIterator[TokenEvent]: ...
 
     def stats(self) -> EngineStats: ...
+
+    async def score(self, req: ScoreRequest) -> list[list[float]]:
+        """Per option, the log-probability of each of its tokens given the prompt and the option's
+        earlier tokens (natural log; base model or `req.adapter`)."""
+        ...
 
     async def load_adapter(self, name: str) -> None: ...
 

@@ -1,0 +1,89 @@
+"""Open the models a task run names, the way eval, quickstart and `tunelab ask` need them.
+
+A spec is a catalogue model name (the base model), a registered adapter name (its base model is
+loaded once and every adapter on it shares one batching engine, so base-vs-adapter runs batch
+together), or `upstream/remote-model` for an OpenAI-compatible server. Unknown specs raise
+`UnknownTaskModelError` listing what exists.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import AsyncIterator
+
+import anyio
+
+from tunelab.adapters.registry import AdapterRegistry
+from tunelab.models.catalogue import Catalogue
+from tunelab.models.loader import LoadedModel, load_model
+from tunelab.serve.providers.registry import UpstreamRegistry
+from tunelab.settings import Settings
+from tunelab.store import Store
+from tunelab.tasks.model import EngineTaskModel, TaskModel, UpstreamTaskModel
+
+
+class UnknownTaskModelError(ValueError):
+    def __init__(self, spec: str, models: list[str], adapters: list[str], upstreams: list[str]) -> None:
+        known = ", ".join(models + adapters + [f"{u}/<model>" for u in upstreams]) or "none"
+        super().__init__(f"'{spec}' is not a model, an adapter or an upstream here. Known: {known}.")
+
+
+def _kind(spec: str, catalogue: Catalogue, adapters: AdapterRegistry, upstreams: UpstreamRegistry):
+    """('base', name) | ('adapter', AdapterInfo) | ('upstream', (UpstreamInfo, remote model))."""
+    if adapters.exists(spec):
+        return "adapter", adapters.get(spec)
+    if spec in catalogue.names():
+        return "base", spec
+    head, sep, rest = spec.partition("/")
+    if sep and rest:
+        up = upstreams.find(head)
+        if up is not None:
+            return "upstream", (up, rest)
+    raise UnknownTaskModelError(spec, catalogue.names(), adapters.names(), upstreams.names())
+
+
+def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
+    from tunelab.serve.engine.batching import BatchingEngine
+    from tunelab.serve.generation_service import adapter_resolver
+
+    return BatchingEngine(loaded, adapter_paths=adapter_resolver(registry, loaded),
+                          max_batch_size=settings.max_batch_size, max_queue=max(settings.max_queue, 4096),
+                          max_loaded_adapters=settings.max_loaded_adapters)
+
+
+@asynccontextmanager
+async def open_task_models(specs: list[str], settings: Settings, store: Store,
+                           *, loaded: dict[str, LoadedModel] | None = None) -> AsyncIterator[list[TaskModel]]:
+    """TaskModels for `specs`, in order; engines stop and upstream clients close on exit.
+    `loaded`: base models already in memory, by catalogue name (not loaded again)."""
+    catalogue, adapters, upstreams = Catalogue(store), AdapterRegistry(store, settings), UpstreamRegistry(store)
+    kinds = [_kind(s, catalogue, adapters, upstreams) for s in specs]  # every spec checked before loading
+    bases = {v if k == "base" else v.base_model for k, v in kinds if k != "upstream"}
+    models: dict[str, LoadedModel] = dict(loaded or {})
+    async with AsyncExitStack() as stack:
+        engines = {}
+        for name in sorted(bases):
+            if name not in models:
+                models[name] = await anyio.to_thread.run_sync(lambda n=name: load_model(n, settings, store=store))
+            engine = _engine(models[name], adapters, settings)
+            await engine.start()
+            stack.push_async_callback(engine.stop)
+            engines[name] = engine
+        client = None
+        out: list[TaskModel] = []
+        for spec, (kind, value) in zip(specs, kinds):
+            if kind == "base":
+                out.append(EngineTaskModel(engines[value], models[value], name=spec))
+            elif kind == "adapter":
+                out.append(EngineTaskModel(engines[value.base_model], models[value.base_model], adapter=value.name,
+                                           name=spec))
+            else:
+                if client is None:
+                    from tunelab.serve.providers.client import UpstreamClient
+
+                    client = UpstreamClient(upstreams, timeout_s=settings.upstream_timeout_s,
+                                            retries=settings.upstream_retries)
+                    stack.push_async_callback(client.aclose)
+                up, remote = value
+                out.append(UpstreamTaskModel(client, up, remote, name=spec))
+        yield out

@@ -1,0 +1,124 @@
+"""What a task function needs from a model, whatever serves it.
+
+`TaskModel.complete` runs one chat turn at temperature 0, optionally constrained (JSON schema,
+choice, regex); `TaskModel.score` gives the log-likelihood of candidate replies, or None where the
+backend cannot (a remote API). Backends: `EngineTaskModel` (a local generation engine: the base
+model or one of its adapters) and `UpstreamTaskModel` (any OpenAI-compatible server).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+
+from tunelab.models.generation import SamplingParams
+from tunelab.models.loader import LoadedModel
+from tunelab.serve.engine.types import Constraint, GenerationEngine, GenRequest, ScoreRequest
+
+
+class TaskModelError(RuntimeError):
+    """The model behind a task failed (upstream error, engine error); the message says which model."""
+
+
+class TaskModel(Protocol):
+    name: str  # how reports and responses name it (base model name, adapter name, upstream/model)
+
+    async def complete(self, messages: list[dict], *, max_tokens: int = 256,
+                       constraint: Constraint | None = None) -> str: ...
+
+    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None: ...
+
+
+class EngineTaskModel:
+    """A local model on a generation engine; `adapter` picks one of its LoRA adapters (None: the base).
+
+    `score` returns each option's total log-probability as the assistant's whole reply, end-of-turn
+    token included (so "Shoes" and "Shoes > Boots" are told apart)."""
+
+    def __init__(self, engine: GenerationEngine, loaded: LoadedModel, *, adapter: str | None = None,
+                 name: str | None = None) -> None:
+        self.engine, self.loaded, self.adapter = engine, loaded, adapter
+        self.name = name or adapter or loaded.name
+
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        text = self.loaded.chat_prompt(messages)
+        return self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def option_ids(self, messages: list[dict], prompt_text: str, option: str) -> list[int]:
+        """The tokens of `option` as the assistant's reply, through the end-of-turn marker."""
+        full = self.loaded.chat_prompt(messages + [{"role": "assistant", "content": option}], add_generation_prompt=False)
+        if not full.startswith(prompt_text):  # a template that rewrites earlier turns: tokenize the option alone
+            return self.loaded.tokenizer(option, add_special_tokens=False)["input_ids"]
+        tail = full[len(prompt_text):].rstrip("\n")
+        return self.loaded.tokenizer(tail, add_special_tokens=False)["input_ids"]
+
+    async def complete(self, messages: list[dict], *, max_tokens: int = 256,
+                       constraint: Constraint | None = None) -> str:
+        ids = self.prompt_ids(messages)
+        room = self.loaded.context_length - len(ids)
+        if room <= 0:
+            raise TaskModelError(f"The prompt has {len(ids)} tokens; {self.name}'s context is "
+                                 f"{self.loaded.context_length}. Shorten the input.")
+        req = GenRequest(request_id=uuid.uuid4().hex[:16], prompt_ids=ids,
+                         params=SamplingParams(temperature=0.0, max_tokens=min(max_tokens, room)),
+                         adapter=self.adapter, constraint=constraint)
+        text = []
+        async for ev in self.engine.generate(req):
+            text.append(ev.text)
+        return "".join(text)
+
+    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
+        if not options:
+            return []
+        prompt_text = self.loaded.chat_prompt(messages)
+        ids = self.loaded.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+        opts = [self.option_ids(messages, prompt_text, o) for o in options]
+        per_token = await self.engine.score(ScoreRequest(request_id=uuid.uuid4().hex[:16], prompt_ids=ids,
+                                                         options=opts, adapter=self.adapter))
+        return [float(sum(lp)) for lp in per_token]
+
+
+def response_format_for(constraint: Constraint | None) -> dict[str, Any]:
+    """OpenAI request fields that ask an upstream for `constraint` (json_schema/json_object are
+    OpenAI's; choice and regex use the guided_* fields vLLM and TuneLab servers understand)."""
+    if constraint is None:
+        return {}
+    if constraint.kind == "json_object":
+        return {"response_format": {"type": "json_object"}}
+    if constraint.kind == "json_schema":
+        return {"response_format": {"type": "json_schema",
+                                    "json_schema": {"name": "output", "schema": constraint.schema, "strict": True}}}
+    if constraint.kind == "choice":
+        return {"guided_choice": list(constraint.choices), "tunelab_choices": list(constraint.choices)}
+    return {"guided_regex": constraint.pattern, "tunelab_regex": constraint.pattern}
+
+
+class UpstreamTaskModel:
+    """A model on an OpenAI-compatible server (vLLM, OpenAI, Ollama, another TuneLab): `complete`
+    posts /v1/chat/completions at temperature 0; `score` is None (no prompt log-probabilities)."""
+
+    def __init__(self, client, upstream, remote_model: str, *, name: str | None = None) -> None:
+        self.client, self.upstream, self.remote_model = client, upstream, remote_model
+        self.name = name or f"{upstream.name}/{remote_model}"
+
+    async def complete(self, messages: list[dict], *, max_tokens: int = 256,
+                       constraint: Constraint | None = None) -> str:
+        body = {"model": self.remote_model, "messages": messages, "temperature": 0, "max_tokens": max_tokens,
+                **response_format_for(constraint)}
+        try:
+            resp = await self.client.send(self.upstream, "POST", "/chat/completions", json_body=body)
+            raw = await resp.aread()
+            await resp.aclose()
+        except Exception as exc:  # UpstreamError carries its own message
+            raise TaskModelError(f"{self.name}: {exc}") from exc
+        if resp.status_code >= 400:
+            raise TaskModelError(f"{self.name} answered HTTP {resp.status_code}: {raw[:300].decode(errors='replace')}")
+        try:
+            return json.loads(raw)["choices"][0]["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise TaskModelError(f"{self.name} sent an answer that is not an OpenAI chat completion: "
+                                 f"{raw[:200].decode(errors='replace')}") from exc
+
+    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
+        return None
