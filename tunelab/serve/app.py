@@ -3,6 +3,7 @@ loads the base model, starts the engine, loads the embedding model and opens the
 upstream client, and puts one service object per concern on `app.state`:
 
   generation  GenerationService (models served, prompts, limits, choices on the engine)
+  tasks       TasksService (/v1/tasks/*: classify, extract, qa on any served model)
   embeddings  EmbeddingService or None
   upstreams   UpstreamClient (remote OpenAI-compatible servers)
   keys        ApiKeys (auth)       metrics  ServeMetrics       engine  the GenerationEngine
@@ -35,6 +36,7 @@ from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
 from tunelab.serve.providers.client import UpstreamClient
 from tunelab.serve.providers.registry import UpstreamRegistry
+from tunelab.serve.tasks_service import TasksService
 from tunelab.serve.routes import ROUTERS
 from tunelab.settings import Settings
 from tunelab.store import Store
@@ -138,6 +140,8 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
+        app.state.tasks = TasksService(app.state.generation, settings, store,
+                                       embedder=embedding_service.embedder if embedding_service else None)
         log.info("serving %s with the %s engine", base.name, getattr(gen_engine, "kind", type(gen_engine).__name__))
         try:
             yield

@@ -8,13 +8,14 @@ model or one of its adapters) and `UpstreamTaskModel` (any OpenAI-compatible ser
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any, Protocol
 
 from tunelab.models.generation import SamplingParams
 from tunelab.models.loader import LoadedModel
-from tunelab.serve.engine.types import Constraint, GenerationEngine, GenRequest, ScoreRequest
+from tunelab.serve.engine.types import Constraint, GenerationEngine, GenRequest, QueueFullError, ScoreRequest
 
 
 class TaskModelError(RuntimeError):
@@ -34,7 +35,8 @@ class EngineTaskModel:
     """A local model on a generation engine; `adapter` picks one of its LoRA adapters (None: the base).
 
     `score` returns each option's total log-probability as the assistant's whole reply, end-of-turn
-    token included (so "Shoes" and "Shoes > Boots" are told apart)."""
+    token included (so "Shoes" and "Shoes > Boots" are told apart). A full engine queue is waited out
+    (a task run may send thousands of requests at once); other engine errors raise TaskModelError."""
 
     def __init__(self, engine: GenerationEngine, loaded: LoadedModel, *, adapter: str | None = None,
                  name: str | None = None) -> None:
@@ -46,16 +48,33 @@ class EngineTaskModel:
         return self.loaded.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def option_ids(self, messages: list[dict], prompt_text: str, option: str) -> list[int]:
-        """The tokens of `option` as the assistant's reply, through the end-of-turn marker."""
-        full = self.loaded.chat_prompt(messages + [{"role": "assistant", "content": option}], add_generation_prompt=False)
-        if not full.startswith(prompt_text):  # a template that rewrites earlier turns: tokenize the option alone
-            return self.loaded.tokenizer(option, add_special_tokens=False)["input_ids"]
-        tail = full[len(prompt_text):].rstrip("\n")
-        return self.loaded.tokenizer(tail, add_special_tokens=False)["input_ids"]
+        """The tokens of `option` as the assistant's reply, through the end-of-turn token: the template's
+        text after `prompt_text` (the generation prompt), cut after its first EOS-like token, which is
+        where generation stops. A template without one, or one that rewrites earlier turns: the option
+        alone, then the tokenizer's EOS."""
+        tok, eos = self.loaded.tokenizer, self.loaded.eos_token_ids
+        full = self.loaded.chat_prompt(messages + [{"role": "assistant", "content": option}],
+                                       add_generation_prompt=False)
+        if full.startswith(prompt_text):
+            ids = tok(full[len(prompt_text):], add_special_tokens=False)["input_ids"]
+            for i, t in enumerate(ids):
+                if t in eos:
+                    return ids[:i + 1]
+            ids = tok(full[len(prompt_text):].rstrip(), add_special_tokens=False)["input_ids"]
+        else:
+            ids = tok(option, add_special_tokens=False)["input_ids"]
+        end = tok.eos_token_id if tok.eos_token_id is not None else min(eos, default=None)
+        return ids + ([end] if end is not None else [])
 
     async def complete(self, messages: list[dict], *, max_tokens: int = 256,
                        constraint: Constraint | None = None) -> str:
         ids = self.prompt_ids(messages)
+        if constraint is not None and constraint.kind == "choice" and constraint.choices:
+            # The answer is a whole choice whatever max_tokens says: room for the longest one (and a few
+            # tokens more, should the model spell it in smaller pieces), or it would come back cut.
+            tok = self.loaded.tokenizer
+            longest = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in constraint.choices)
+            max_tokens = max(max_tokens, longest + 8)
         room = self.loaded.context_length - len(ids)
         if room <= 0:
             raise TaskModelError(f"The prompt has {len(ids)} tokens; {self.name}'s context is "
@@ -63,9 +82,19 @@ class EngineTaskModel:
         req = GenRequest(request_id=uuid.uuid4().hex[:16], prompt_ids=ids,
                          params=SamplingParams(temperature=0.0, max_tokens=min(max_tokens, room)),
                          adapter=self.adapter, constraint=constraint)
-        text = []
-        async for ev in self.engine.generate(req):
-            text.append(ev.text)
+        while True:
+            text, finish = [], None
+            try:
+                async for ev in self.engine.generate(req):
+                    text.append(ev.text)
+                    finish = ev.finish_reason or finish
+                break
+            except QueueFullError as exc:  # raised before anything was generated: wait for room
+                await asyncio.sleep(exc.retry_after_s)
+            except Exception as exc:
+                raise TaskModelError(f"{self.name}: {exc}") from exc
+        if finish == "abort":  # the engine stopped mid-way: the text is cut, not an answer
+            raise TaskModelError(f"{self.name}: the generation was aborted (the engine stopped).")
         return "".join(text)
 
     async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
@@ -74,8 +103,11 @@ class EngineTaskModel:
         prompt_text = self.loaded.chat_prompt(messages)
         ids = self.loaded.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
         opts = [self.option_ids(messages, prompt_text, o) for o in options]
-        per_token = await self.engine.score(ScoreRequest(request_id=uuid.uuid4().hex[:16], prompt_ids=ids,
-                                                         options=opts, adapter=self.adapter))
+        try:
+            per_token = await self.engine.score(ScoreRequest(request_id=uuid.uuid4().hex[:16], prompt_ids=ids,
+                                                             options=opts, adapter=self.adapter))
+        except Exception as exc:  # e.g. an option that does not fit the context: the engine says which
+            raise TaskModelError(f"{self.name}: {exc}") from exc
         return [float(sum(lp)) for lp in per_token]
 
 

@@ -16,6 +16,9 @@ Constrained rows get their llguidance mask applied to their logits before sampli
 time (constraints.py) so their output is complete within max_tokens. Errors found before queueing
 (queue full, prompt too long, bad constraint, unknown adapter) are raised by the stream's first
 `__anext__`; later ones (an adapter that does not load) are raised by the `__anext__` that meets them.
+
+`score(req)` (likelihoods of candidate replies, scoring.py) is queued to the worker too and runs between
+decode steps on its own cache, so running rows are not disturbed.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from tunelab.models.generation import IncrementalDecoder, first_stop, sample_nex
 from tunelab.models.loader import LoadedModel
 from tunelab.models.peft_loading import adapter_config, check_adapter_folder
 from tunelab.serve.engine.constraints import ConstraintBackend, ConstraintMatcher
-from tunelab.serve.engine.types import EngineStats, GenRequest, QueueFullError, TokenEvent
+from tunelab.serve.engine.scoring import check_score_request, score_options
+from tunelab.serve.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
 
 BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
 
@@ -135,6 +139,7 @@ class BatchingEngine:
         self._cond = threading.Condition()
         self._waiting: list[_Seq] = []
         self._commands: list[tuple[str, str, Future]] = []
+        self._scoring: list[tuple[ScoreRequest, Future]] = []  # run by the worker, one per step
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._loaded_names: list[str] = []  # snapshot for stats()
@@ -178,6 +183,21 @@ class BatchingEngine:
         with self._cond:
             return EngineStats(queue_depth=len(self._waiting), running=len(self._rows),
                                loaded_adapters=list(self._loaded_names))
+
+    async def score(self, req: ScoreRequest) -> list[list[float]]:
+        """Per option, the log-probability of each of its tokens after the prompt (`ScoreRequest`), run
+        by the worker between decode steps. Bad options or an unknown adapter raise here."""
+        check_score_request(req.prompt_ids, req.options, self._context)
+        if req.adapter is not None:
+            self.adapter_paths(req.adapter)  # an unknown name raises here
+        fut: Future = Future()  # cancelled when the caller goes away: the worker then skips it
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("The engine is stopped.")
+            self._scoring.append((req, fut))
+            self._ensure_thread()
+            self._cond.notify()
+        return await asyncio.wrap_future(fut)
 
     async def load_adapter(self, name: str) -> None:
         """Load adapter `name` now (evicting the least recently used idle one at the cap)."""
@@ -262,7 +282,7 @@ class BatchingEngine:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not (self._stopping or self._rows or self._waiting or self._commands):
+                while not (self._stopping or self._rows or self._waiting or self._commands or self._scoring):
                     self._cond.wait()
                 if self._stopping:
                     break
@@ -271,6 +291,7 @@ class BatchingEngine:
                 candidates = list(self._waiting)
             try:
                 self._run_commands()
+                self._score_next()
                 self._admit(candidates)
                 self._drop_cancelled()
                 if self._rows:
@@ -282,7 +303,7 @@ class BatchingEngine:
             self._flush()
             if not self._rows:
                 with self._cond:  # requests waiting for an adapter slot and nothing running: don't spin
-                    if self._waiting and not self._commands and not self._stopping:
+                    if self._waiting and not (self._commands or self._scoring or self._stopping):
                         self._cond.wait(timeout=0.05)
 
     def _shutdown(self) -> None:
@@ -290,11 +311,15 @@ class BatchingEngine:
             waiting, self._waiting = self._waiting, []
             commands, self._commands = self._commands + self._pending, []
             self._pending = []
+            scoring, self._scoring = self._scoring, []
         for seq in waiting + self._rows:
             self._emit(seq, TokenEvent(token_id=None, text="", finish_reason="abort",
                                        prompt_tokens=len(seq.req.prompt_ids), completion_tokens=len(seq.token_ids)))
         for _, _, fut in commands:
             fut.set_exception(RuntimeError("The engine stopped."))
+        for _, fut in scoring:
+            if fut.set_running_or_notify_cancel():
+                fut.set_exception(RuntimeError("The engine stopped."))
         self._reset_batch()
         self._flush()
 
@@ -434,7 +459,7 @@ class BatchingEngine:
             return True
 
     def _forward(self, input_ids, adapters: list[str | None], **kwargs):
-        kwargs.update(input_ids=input_ids, use_cache=True, logits_to_keep=1)
+        kwargs = {"use_cache": True, "logits_to_keep": 1, **kwargs, "input_ids": input_ids}
         with torch.inference_mode():
             if self._peft is None:
                 return self._base(**kwargs)
@@ -458,6 +483,38 @@ class BatchingEngine:
         else:
             self._cache, self._mask = _merge(self._cache, self._mask, cache, n)
         self._rows.append(seq)
+
+    # scoring ------------------------------------------------------------------
+
+    def _score_next(self) -> None:
+        """Run the first score request whose adapter is ready (loaded as `_admit` does); one per step, so
+        running rows keep decoding between them. Cancelled ones are dropped."""
+        with self._cond:
+            jobs = list(self._scoring)
+        for job in jobs:
+            req, fut = job
+            error = None
+            try:
+                if not fut.cancelled() and req.adapter is not None and (
+                        self._unload_pending(req.adapter) or not self._ensure_adapter(req.adapter)):
+                    continue  # no adapter slot until running rows finish
+            except Exception as exc:  # the adapter failed to load
+                error = exc
+            with self._cond:
+                self._scoring.remove(job)
+            if not fut.set_running_or_notify_cancel():
+                continue
+
+            def forward(input_ids, adapter=req.adapter, **kw):  # every row with the request's adapter
+                return self._forward(input_ids, [adapter] * len(input_ids), **kw)
+
+            try:
+                if error is not None:
+                    raise error
+                fut.set_result(score_options(forward, req.prompt_ids, req.options, self._device))
+            except Exception as exc:
+                fut.set_exception(exc)
+            return
 
     # decoding ---------------------------------------------------------------
 

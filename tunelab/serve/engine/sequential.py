@@ -5,7 +5,8 @@ with a KV cache exactly as `tunelab.models.generation.stream_text` does (same sa
 generator, so the same seed gives the same text as `tunelab generate`), with the request's adapter
 active (`AdapterPool`: PEFT multi-adapter, LRU cap). Closing the iterator sets the request's cancel
 flag, which the worker checks before every token. It is the naive baseline of the throughput
-benchmark and the engine the HTTP tests can reason about exactly.
+benchmark and the engine the HTTP tests can reason about exactly. `score(req)` runs on the same model
+thread, between two requests (scoring.py).
 
 Output constraints need a constraint backend (`constraint_backend(constraint, tokenizer)` returning
 a `TokenGuide`); without one a constrained request fails with `ConstraintUnsupportedError` (400).
@@ -27,8 +28,9 @@ from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.models.generation import IncrementalDecoder, sample_next
 from tunelab.models.loader import LoadedModel
 from tunelab.serve.engine.adapter_pool import AdapterPool, AdapterResolver
+from tunelab.serve.engine.scoring import check_score_request, score_options
 from tunelab.serve.engine.stops import StopStrings
-from tunelab.serve.engine.types import Constraint, EngineStats, GenRequest, QueueFullError, TokenEvent
+from tunelab.serve.engine.types import Constraint, EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
 
 
 class ConstraintUnsupportedError(ValueError):
@@ -193,6 +195,14 @@ class SequentialEngine:
         return EngineStats(queue_depth=len(self._waiting), running=int(self._current is not None),
                            loaded_adapters=list(self._loaded_names))
 
+    async def score(self, req: ScoreRequest) -> list[list[float]]:
+        """Per option, the log-probability of each of its tokens after the prompt (`ScoreRequest`), with
+        the request's adapter active. Bad options raise before anything is queued."""
+        check_score_request(req.prompt_ids, req.options, self.loaded.context_length)
+        if self._worker is None:
+            raise RuntimeError("The engine is not started.")
+        return await self._on_model_thread(self._score, req)
+
     async def load_adapter(self, name: str) -> None:
         await self._on_model_thread(self.pool.load, name)
 
@@ -227,6 +237,11 @@ class SequentialEngine:
             finally:
                 self._current = None
 
+    def _score(self, req: ScoreRequest) -> list[list[float]]:
+        """On the model thread: score `req`'s options (an unknown adapter raises from the pool)."""
+        with self.pool.use(req.adapter) as model:
+            return score_options(model, req.prompt_ids, req.options, self.loaded.device)
+
     def _run(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
         """On the model thread: generate for `job`, handing each event to the event loop."""
         def emit(item) -> None:
@@ -238,7 +253,12 @@ class SequentialEngine:
                 guide = self.constraint_backend(job.req.constraint, self.loaded.tokenizer)
             with self.pool.use(job.req.adapter) as model:
                 self._loaded_names = tuple(self.pool.names())
-                for event in decode_tokens(self.loaded, model, job.req, job.cancelled, guide):
-                    emit(event)
+                last = None
+                for last in decode_tokens(self.loaded, model, job.req, job.cancelled, guide):
+                    emit(last)
+            if last is None or last.finish_reason is None:  # cancelled (stop(), or the consumer left): a
+                # consumer still waiting gets an end, not silence
+                emit(TokenEvent(token_id=None, text="", finish_reason="abort", prompt_tokens=len(job.req.prompt_ids),
+                                completion_tokens=last.completion_tokens if last is not None else 0))
         except BaseException as exc:  # noqa: BLE001 - handed to the request's consumer
             emit(exc)

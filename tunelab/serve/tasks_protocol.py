@@ -1,0 +1,157 @@
+"""Request and response models of TuneLab's task endpoints (not part of OpenAI's API):
+
+  POST /v1/tasks/classify  product listing(s) -> Google Product Taxonomy id + full path, top-k with scores
+  POST /v1/tasks/extract   text(s) + attribute names/types -> JSON with a value or null per attribute
+  POST /v1/tasks/qa        question + context (or a RAG collection) -> answer, answerable, citations
+
+`model` is any id the server serves: the base model, one of its adapters, or `upstream/model`.
+A request may carry one input or a list (at most MAX_INPUTS); results keep the input order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_INPUTS = 256
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductInput(_Request):
+    """A listing as fields; only `title` is required."""
+
+    title: str
+    description: str = ""
+    bullet_points: list[str] = []
+    brand: str | None = None
+
+    def text(self) -> str:
+        parts = [self.title.strip()]
+        if self.brand:
+            parts.append(f"Brand: {self.brand}")
+        parts += [f"- {b}" for b in self.bullet_points if b.strip()]
+        if self.description.strip():
+            parts.append(self.description.strip())
+        return "\n".join(parts)
+
+
+def _texts(value: str | ProductInput | list, field: str) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise ValueError(f"{field} is an empty list; send at least one item.")
+    if len(items) > MAX_INPUTS:
+        raise ValueError(f"{field} has {len(items)} items; at most {MAX_INPUTS} per request.")
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, ProductInput):
+            if not item.title.strip():
+                raise ValueError(f"{field}[{i}].title is empty; a product needs a title.")
+            out.append(item.text())
+        elif not item.strip():
+            raise ValueError(f"{field}[{i}] is empty.")
+        else:
+            out.append(item)
+    return out
+
+
+class ClassifyRequest(_Request):
+    model: str
+    input: str | ProductInput | list[str | ProductInput] = Field(
+        description="A listing as text (title first) or as fields, or a list of them.")
+    top_k: int = Field(5, ge=1, le=50, description="Categories to return per input, best first.")
+    candidates: int = Field(20, ge=1, le=200, description="Categories retrieved by embedding similarity and ranked by the model.")
+
+    def texts(self) -> list[str]:
+        return _texts(self.input, "input")
+
+
+class CategoryScoreOut(BaseModel):
+    id: int
+    path: str
+    score: float
+
+
+class ClassifyResult(BaseModel):
+    index: int
+    id: int
+    path: str
+    score: float
+    top_k: list[CategoryScoreOut]
+    method: str
+
+
+class ClassifyResponse(BaseModel):
+    object: str = "tasks.classify"
+    model: str
+    taxonomy_version: str | None = None
+    data: list[ClassifyResult]
+
+
+class ExtractRequest(_Request):
+    model: str
+    input: str | list[str] = Field(description="Product text, or a list of texts.")
+    attributes: list[str] | dict[str, Any] = Field(
+        description='Attribute names (all strings), or name -> type: "string", "number", "integer", "boolean", '
+                    'or a list of allowed values.')
+    max_tokens: int = Field(160, ge=8, le=1024)
+
+    def texts(self) -> list[str]:
+        return _texts(self.input, "input")
+
+
+class ExtractResult(BaseModel):
+    index: int
+    values: dict[str, Any]
+    valid: bool
+
+
+class ExtractResponse(BaseModel):
+    object: str = "tasks.extract"
+    model: str
+    data: list[ExtractResult]
+
+
+class QARequest(_Request):
+    model: str
+    question: str
+    context: str | list[str] | None = Field(None, description="Sources to answer from (numbered in the order given).")
+    collection: str | None = Field(None, description="A RAG collection to retrieve the sources from instead.")
+    k: int = Field(5, ge=1, le=50, description="Chunks to retrieve from the collection.")
+    mode: str = Field("hybrid", description="dense | bm25 | hybrid")
+    filters: dict[str, Any] | None = Field(None, description="Metadata filters for retrieval: category, brand, price_min, price_max.")
+    max_tokens: int = Field(160, ge=8, le=1024)
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question is empty.")
+        return v
+
+    def sources(self) -> list[str]:
+        if self.context is None:
+            return []
+        items = [self.context] if isinstance(self.context, str) else self.context
+        return [s for s in items if s.strip()]
+
+
+class Citation(BaseModel):
+    index: int  # 1-based, as in the answer's [n] markers
+    text: str
+    source: str | None = None
+    doc_id: str | None = None
+    chunk_id: str | None = None
+    score: float | None = None
+
+
+class QAResponse(BaseModel):
+    object: str = "tasks.qa"
+    model: str
+    answer: str
+    answerable: bool
+    citations: list[Citation]
+    sources: list[Citation] = []

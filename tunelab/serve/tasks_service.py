@@ -1,0 +1,80 @@
+"""The service behind /v1/tasks/* (on `app.state.tasks`): turns a request's `model` into a
+TaskModel (the server's own engine for the base model and its adapters, the upstream client for
+`upstream/model`) and runs the e-commerce task functions and RAG answers on it. The taxonomy and
+its category index load on the first classify request (the index's vectors are cached on disk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+
+from tunelab.serve.errors import APIError
+from tunelab.serve.generation_service import GenerationService
+from tunelab.settings import Settings
+from tunelab.store import Store
+from tunelab.tasks.model import EngineTaskModel, TaskModel, TaskModelError, UpstreamTaskModel
+
+
+class TasksService:
+    def __init__(self, generation: GenerationService, settings: Settings, store: Store, embedder=None) -> None:
+        self.generation, self.settings, self.store = generation, settings, store
+        self.embedder = embedder  # the server's SentenceEmbedder, reused for the category index
+        self._taxonomy = None
+        self._index = None
+        self._lock = asyncio.Lock()
+
+    def task_model(self, model: str) -> TaskModel:
+        gen = self.generation
+        target = gen.resolve(model)  # 404 listing what exists
+        if target.upstream is not None:
+            return UpstreamTaskModel(gen.upstreams, target.upstream, target.remote_model, name=model)
+        return EngineTaskModel(gen.engine, gen.loaded, adapter=target.adapter, name=model)
+
+    async def category_index(self):
+        """(taxonomy, index), built once per server."""
+        async with self._lock:
+            if self._index is None:
+                from tunelab.tasks.ecommerce.category_index import CategoryIndex
+                from tunelab.tasks.ecommerce.taxonomy import Taxonomy
+
+                def build():
+                    taxonomy = Taxonomy.load()
+                    return taxonomy, CategoryIndex.for_settings(taxonomy, self.settings, embedder=self.embedder)
+
+                self._taxonomy, self._index = await anyio.to_thread.run_sync(build)
+            return self._taxonomy, self._index
+
+    async def classify(self, model: str, texts: list[str], *, k: int, candidates: int):
+        from tunelab.tasks.ecommerce.classify import classify_many
+
+        tm = self.task_model(model)
+        taxonomy, index = await self.category_index()
+        try:
+            return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates)
+        except TaskModelError as exc:
+            raise APIError(str(exc), status=502, code="upstream_error") from None
+
+    async def extract(self, model: str, texts: list[str], attributes, *, max_tokens: int):
+        from tunelab.tasks.ecommerce.attributes import AttributeSchemaError, parse_attribute_spec
+        from tunelab.tasks.ecommerce.extract import extract_many
+
+        try:
+            spec = parse_attribute_spec(attributes, where="attributes")
+        except AttributeSchemaError as exc:
+            raise APIError(str(exc), param="attributes") from None
+        tm = self.task_model(model)
+        try:
+            return await extract_many(tm, texts, spec, max_tokens=max_tokens)
+        except TaskModelError as exc:
+            raise APIError(str(exc), status=502, code="upstream_error") from None
+
+    async def answer(self, model: str, question: str, sources: list[str], *, max_tokens: int):
+        from tunelab.tasks.ecommerce.qa import answer_question
+
+        tm = self.task_model(model)
+        try:
+            return await answer_question(tm, question, sources, max_tokens=max_tokens)
+        except TaskModelError as exc:
+            raise APIError(str(exc), status=502, code="upstream_error") from None
