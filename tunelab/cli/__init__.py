@@ -7,7 +7,8 @@ import sys
 
 import typer
 
-from tunelab.cli import adapters, chat, data, generate, keys, models, rag, serve, train, upstreams
+from tunelab.cli import adapters, chat, data, generate, keys, models, quickstart, rag, serve, train, upstreams
+from tunelab.cli import eval as eval_cli
 from tunelab.cli.errors import print_error
 from tunelab.models.errors import ModelError
 
@@ -29,6 +30,9 @@ app.command("search")(rag.search)
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(upstreams.app, name="upstreams")
+app.command("eval")(eval_cli.eval_command)
+app.add_typer(eval_cli.evals_app, name="evals")
+app.command("quickstart")(quickstart.quickstart)
 
 
 @app.command("version")

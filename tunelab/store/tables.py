@@ -170,3 +170,21 @@ class Upstream(Base):
     kind: Mapped[str] = mapped_column(String(16), default="openai")  # openai | vllm
     models: Mapped[list] = mapped_column(JSON, default=list)  # empty: ask the upstream's /models
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EvalRunEntry(Base):
+    """One evaluation run (`tunelab eval`): the models compared, their metrics, where the report is."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task: Mapped[str] = mapped_column(String(32))  # classify | extract | qa | retrieval
+    split: Mapped[str] = mapped_column(String(16))
+    models: Mapped[list] = mapped_column(JSON, default=list)  # baseline first
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)  # model -> metric -> value
+    params: Mapped[dict] = mapped_column(JSON, default=dict)  # the run's config, gates and their outcomes
+    report_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running | completed | failed
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)

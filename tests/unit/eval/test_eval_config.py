@@ -1,0 +1,83 @@
+"""EvalConfig from YAML and flags: defaults, overrides, and refusals that name the file and key."""
+
+import pytest
+
+from tunelab.eval.config import EvalConfig, EvalConfigError, JudgeConfig, eval_config_from, load_eval_config
+
+
+def write(tmp_path, text: str, name: str = "eval.yaml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_yaml_with_defaults_and_overrides(tmp_path):
+    path = write(tmp_path, "task: classify\nmodels: [base, shop-v1]\ngate: ['f1 >= baseline + 0.02']\n")
+    cfg = load_eval_config(path, ["limit=10", "k=3", "judge.model=base"])
+    assert cfg.task == "classify" and cfg.models == ["base", "shop-v1"] and cfg.split == "test"
+    assert cfg.limit == 10 and cfg.k == 3 and cfg.candidates == 20
+    assert cfg.gate == ["f1 >= baseline + 0.02"]
+    assert cfg.judge == JudgeConfig(model="base") and cfg.judge.rubric_text() is None
+    assert cfg.columns == ["base", "shop-v1"]
+
+
+def test_flags_override_the_file(tmp_path):
+    path = write(tmp_path, "task: qa\nmodels: [a]\nsplit: validation\n")
+    cfg = load_eval_config(path, [], base={"models": ["b", "c"], "split": "test"})
+    assert cfg.models == ["b", "c"] and cfg.split == "test" and cfg.task == "qa"
+    assert load_eval_config(None, [], base={"task": "extract", "models": ["m"]}).task == "extract"
+
+
+def test_unknown_key_names_the_file_and_the_key(tmp_path):
+    path = write(tmp_path, "task: classify\nmodels: [a]\ntemperature: 0.7\n")
+    with pytest.raises(EvalConfigError) as err:
+        load_eval_config(path)
+    message = str(err.value)
+    assert str(path) in message and "temperature" in message and "unknown key" in message
+    with pytest.raises(EvalConfigError, match=r"judge\.style: unknown key"):
+        load_eval_config(write(tmp_path, "task: qa\nmodels: [a]\njudge: {model: a, style: x}\n", "j.yaml"))
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"task": "translate", "models": ["a"]}, "task: Input should be"),
+    ({"task": "classify"}, "needs at least one model"),
+    ({"task": "classify", "models": ["a", "a"]}, "a appears twice"),
+    ({"task": "classify", "models": ["a"], "split": "dev"}, "split"),
+    ({"task": "classify", "models": ["a"], "limit": 0}, "limit"),
+    ({"task": "qa", "models": ["a"], "attributes": ["Color"]}, "for task extract only"),
+    ({"task": "qa", "models": ["a"], "taxonomy": "t.txt"}, "for task classify only"),
+    ({"task": "qa", "models": ["a", " "]}, "must not be empty"),
+])
+def test_bad_combinations_are_refused(data, message):
+    with pytest.raises(EvalConfigError) as err:
+        eval_config_from(data, "flags")
+    assert message in str(err.value) and str(err.value).startswith("flags: ")
+
+
+def test_retrieval_defaults_to_the_sample_collection_and_three_modes():
+    cfg = eval_config_from({"task": "retrieval", "gate": ["recall@5 >= baseline"]})
+    assert cfg.collection is None and cfg.modes == ["bm25", "dense", "hybrid"] and cfg.columns == cfg.modes
+    assert cfg.models == [] and cfg.rerank is None
+
+
+def test_predictions_files_are_columns_named_by_their_stem():
+    cfg = EvalConfig(task="classify", models=["base"], predictions=["/x/mine.jsonl"])
+    assert cfg.columns == ["base", "mine"]
+    with pytest.raises(ValueError, match="base appears twice"):
+        EvalConfig(task="classify", models=["base"], predictions=["/x/base.jsonl"])
+
+
+def test_rubric_from_a_file_or_inline(tmp_path):
+    rubric = tmp_path / "rubric.txt"
+    rubric.write_text("5: perfect\n1: useless\n", encoding="utf-8")
+    assert JudgeConfig(model="m", rubric=str(rubric)).rubric_text() == "5: perfect\n1: useless\n"
+    assert JudgeConfig(model="m", rubric="Score 5 when right.").rubric_text() == "Score 5 when right."
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(EvalConfigError, match="Cannot read eval config"):
+        load_eval_config(tmp_path / "nope.yaml")
+    with pytest.raises(EvalConfigError, match="not valid YAML"):
+        load_eval_config(write(tmp_path, "task: [classify\n"))
+    with pytest.raises(EvalConfigError, match="top level must be a mapping"):
+        load_eval_config(write(tmp_path, "- classify\n"))

@@ -1,0 +1,50 @@
+"""`tunelab quickstart`: fine-tune an e-commerce adapter on the packaged sample and prove it got
+better (base vs adapter on the test split), then say how to serve it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from tunelab.cli.common import console, console_err, settings, store
+from tunelab.cli.errors import user_errors
+
+
+def quickstart(
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Base model (default: the packaged SmolLM2-135M-Instruct).")] = None,
+    adapter: Annotated[str, typer.Option("--adapter", help="Registry name of the adapter it trains.")] = "ecommerce-quickstart",
+    retrain: Annotated[bool, typer.Option("--retrain", help="Train again even when the adapter exists.")] = False,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop training after N optimizer steps (default: one epoch).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate only the first N test examples per task.")] = None,
+) -> None:
+    """Prepare the model, fine-tune a LoRA adapter for product classification and attribute
+    extraction on the sample's train split, compare base vs adapter on its test split, write the
+    HTML report, and print the command that serves the adapter."""
+    from tunelab.cli.eval import print_comparison
+    from tunelab.eval.progress import rich_progress
+    from tunelab.tasks.ecommerce.quickstart import run_quickstart
+
+    steps = iter(range(1, 10))
+
+    def stage(message: str) -> None:
+        console_err.print(f"[bold cyan][{next(steps)}][/] {message}")
+
+    with user_errors():
+        result = run_quickstart(settings(), store(), base_model=model, adapter_name=adapter, retrain=retrain,
+                                max_steps=max_steps, limit=limit, console=console_err,
+                                progress_for=lambda d: rich_progress(console_err, d), stage=stage)
+    for ev in result.evals.values():
+        print_comparison(ev)
+    if result.trained:
+        console.print(f"trained {result.adapter} in {result.train_s:.0f} s")
+    console.print(f"report: {result.summary}")
+    for task, ev in result.evals.items():
+        console.print(f"  {task}: {ev.params.get('out')}/report.html")
+    base = model or settings().default_model
+    console.print(f"done in {result.duration_s / 60:.1f} min. Serve the adapter with:\n"
+                  f"  tunelab serve --model {base}\n"
+                  f"and classify through it:\n"
+                  f"  curl -s localhost:8000/v1/tasks/classify -H 'content-type: application/json' "
+                  f"-d '{{\"model\": \"{result.adapter}\", \"input\": \"Stainless steel chef knife, 8 inch\"}}'",
+                  soft_wrap=True, markup=False)

@@ -1,0 +1,166 @@
+"""`EvalConfig`: what one evaluation run compares, on which data, and the gates it must pass.
+
+Built from YAML by `load_eval_config(path, overrides)` (`--set key=value` overrides, as for training
+recipes) or from CLI flags by `eval_config_from(data)`; unknown keys and bad combinations are refused
+with the file and key named, before any model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tunelab.train.config import apply_override
+
+TASKS = ("classify", "extract", "qa", "retrieval")
+
+
+class EvalConfigError(ValueError):
+    """A config a run cannot start from; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JudgeConfig(_Strict):
+    """LLM-as-judge: a model scores every output 1-5 against a rubric."""
+
+    model: str = Field(description="The judge: a catalogue model, an adapter or `upstream/model`.")
+    rubric: str | None = Field(
+        None, description="Rubric text, or the path of a file holding it; default: the task's own rubric.")
+    max_tokens: int = Field(128, ge=16, le=4096, description="Most tokens the judge may write per verdict.")
+
+    def rubric_text(self) -> str | None:
+        """The rubric: the file's text when `rubric` names an existing file, else `rubric` itself."""
+        if self.rubric is None:
+            return None
+        candidate = self.rubric.strip()
+        if "\n" not in candidate and len(candidate) < 4096:
+            path = Path(candidate).expanduser()
+            try:
+                if path.is_file():
+                    return path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise EvalConfigError(f"judge.rubric: cannot read {path}: {exc.strerror or exc}") from None
+        return self.rubric
+
+
+class EvalConfig(_Strict):
+    """One evaluation run: every model over every example of a split, at temperature 0."""
+
+    task: Literal["classify", "extract", "qa", "retrieval"] = Field(
+        description="classify (Google Product Taxonomy category), extract (attributes to JSON), "
+                    "qa (answer from review snippets) or retrieval (search a RAG collection).")
+    models: list[str] = Field(
+        default_factory=list,
+        description="Models compared, the baseline first: catalogue model names, adapter names or "
+                    "`upstream/model`. Adapters of one base model share one engine, so their requests batch together.")
+    predictions: list[str] = Field(
+        default_factory=list,
+        description="JSONL files of precomputed predictions ({\"id\": ..., \"prediction\": ...} per line), each "
+                    "compared as one more column named after the file; with no models they alone are compared.")
+    split: Literal["train", "validation", "test"] = Field(
+        "test", description="Which split of the data to evaluate on; a `data` file with no split fields is used whole.")
+    data: str | None = Field(
+        None, description="Your own file instead of the shipped sample: TuneLab products JSONL with category ids "
+                          "(classify), MAVE JSONL (extract) or AmazonQA JSONL (qa).")
+    taxonomy: str | None = Field(
+        None, description="classify: a taxonomy file in the Google format ('ID - Level1 > Level2'); default: the "
+                          "packaged Google Product Taxonomy.")
+    limit: int | None = Field(None, ge=1, description="Evaluate only the first N examples of the split.")
+    k: int = Field(5, ge=1, le=100, description="classify: ranked categories kept per product (topK_accuracy).")
+    candidates: int = Field(20, ge=1, le=1000, description="classify: categories retrieved by embedding before the model ranks them.")
+    attributes: str | list[str] | dict[str, Any] | None = Field(
+        None, description="extract: the attributes to extract: names ('Color, Size' or a list; each a string) or a "
+                          "mapping name -> type (string, number, integer, boolean, or a list of allowed values); "
+                          "default: each record's own attribute keys.")
+    judge: JudgeConfig | None = Field(None, description="LLM-as-judge: {model, rubric}; adds the `judge` metric (mean 1-5).")
+    gate: list[str] = Field(
+        default_factory=list,
+        description="Checks every candidate must pass, e.g. 'f1 >= baseline + 0.02' or 'accuracy > 0.5'; "
+                    "a failed one makes `tunelab eval` exit 1.")
+    out: str | None = Field(None, description="Report folder; default: <home>/evals/<run id>.")
+    concurrency: int = Field(32, ge=1, le=4096, description="Requests in flight per model (the engine batches them).")
+    report_examples: int = Field(50, ge=0, description="Examples shown side by side in the HTML report.")
+    collection: str | None = Field(
+        None, description="retrieval: the RAG collection searched; default: the sample catalogue, ingested on first use.")
+    modes: list[str] = Field(
+        default_factory=lambda: ["bm25", "dense", "hybrid"],
+        description="retrieval: the search modes compared (dense, bm25, hybrid, or one of them +rerank), the first "
+                    "as baseline.")
+    rerank: str | None = Field(
+        None, description="retrieval: a cross-encoder (folder or name) to rerank with; adds the column hybrid+rerank.")
+
+    @field_validator("models", "predictions", "gate")
+    @classmethod
+    def _no_blank(cls, values: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in values]
+        if any(not v for v in cleaned):
+            raise ValueError("entries must not be empty")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _combinations(self) -> EvalConfig:
+        if self.task == "retrieval":  # its own checks (modes, rerank, models + judge) live in tunelab.eval.retrieval
+            return self
+        columns = self.models + [Path(p).stem for p in self.predictions]
+        if not columns:
+            raise ValueError(f"task {self.task} needs at least one model (the baseline first) or a predictions file.")
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        if dupes:
+            raise ValueError(f"{', '.join(dupes)} appears twice among the models and prediction files; "
+                             "each compared column needs its own name.")
+        if self.attributes is not None and self.task != "extract":
+            raise ValueError("`attributes` is for task extract only.")
+        if self.taxonomy is not None and self.task != "classify":
+            raise ValueError("`taxonomy` is for task classify only.")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """The compared columns in order: the models, then one per predictions file (named by its stem)."""
+        if self.task == "retrieval":
+            return list(self.modes)
+        return self.models + [Path(p).stem for p in self.predictions]
+
+
+def eval_config_from(data: dict[str, Any], source: str = "eval config") -> EvalConfig:
+    """Validate a dict as an `EvalConfig`; errors name `source` and the key."""
+    try:
+        return EvalConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown key; eval config keys are: {', '.join(EvalConfig.model_fields)}"
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {where}: {msg}")
+        raise EvalConfigError("\n".join(lines)) from None
+
+
+def load_eval_config(path: str | Path | None, overrides: list[str] = (), base: dict[str, Any] | None = None) -> EvalConfig:
+    """Read an eval YAML (or start from `base` alone when `path` is None), apply `key=value` overrides
+    (dotted keys for nested fields, values parsed as YAML), validate."""
+    data: dict[str, Any] = dict(base or {})
+    source = "command line"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise EvalConfigError(f"Cannot read eval config {path}: {exc.strerror or exc}") from None
+        except yaml.YAMLError as exc:
+            raise EvalConfigError(f"{path} is not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise EvalConfigError(f"{path}: the top level must be a mapping of keys to values")
+        data = {**loaded, **data}
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return eval_config_from(data, source)
