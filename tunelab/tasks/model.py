@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from functools import lru_cache
 from typing import Any, Protocol
 
 from tunelab.models.generation import SamplingParams
@@ -29,6 +30,13 @@ class TaskModel(Protocol):
                        constraint: Constraint | None = None) -> str: ...
 
     async def score(self, messages: list[dict], options: list[str]) -> list[float] | None: ...
+
+
+@lru_cache(maxsize=16)
+def _longest_choice(tokenizer, choices: tuple[str, ...]) -> int:
+    """Tokens in the longest choice, once per choice set (a taxonomy has thousands of paths, and the
+    server builds a TaskModel per request)."""
+    return max(len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in choices)
 
 
 class EngineTaskModel:
@@ -73,7 +81,7 @@ class EngineTaskModel:
             # The answer is a whole choice whatever max_tokens says: room for the longest one (and a few
             # tokens more, should the model spell it in smaller pieces), or it would come back cut.
             tok = self.loaded.tokenizer
-            longest = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in constraint.choices)
+            longest = _longest_choice(self.loaded.tokenizer, constraint.choices)
             max_tokens = max(max_tokens, longest + 8)
         room = self.loaded.context_length - len(ids)
         if room <= 0:

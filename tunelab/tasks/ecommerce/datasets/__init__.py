@@ -28,17 +28,21 @@ from tunelab.tasks.ecommerce.datasets.records import (
 from tunelab.tasks.ecommerce.datasets.sample import (
     SAMPLE_FILES,
     SPLITS,
+    RetrievalQuestion,
     hash_split,
     load_sample_attributes,
     load_sample_products,
+    load_retrieval,
     load_sample_qa,
+    load_sample_retrieval,
     sample_dir,
     sample_path,
 )
 
 __all__ = [
     "ESCI_GAINS", "ESCI_LABELS", "SAMPLE_FILES", "SPLITS", "Answer", "Attribute", "AttributeRecord", "Evidence",
-    "InstructionRecord", "Paragraph", "Product", "QARecord", "RelevancePair", "hash_split", "load_amazonqa",
-    "load_ecinstruct", "load_esci", "load_esci_products", "load_mave", "load_products", "load_sample_attributes",
-    "load_sample_products", "load_sample_qa", "packaged_taxonomy", "sample_dir", "sample_path",
+    "InstructionRecord", "Paragraph", "Product", "QARecord", "RelevancePair", "RetrievalQuestion", "hash_split",
+    "load_amazonqa", "load_ecinstruct", "load_esci", "load_esci_products", "load_mave", "load_products",
+    "load_retrieval", "load_sample_attributes", "load_sample_products", "load_sample_qa", "load_sample_retrieval", "packaged_taxonomy",
+    "sample_dir", "sample_path",
 ]

@@ -1,22 +1,28 @@
 """TuneLab's packaged synthetic sample (written by `tunelab.tasks.ecommerce.sample.generate`; see
 ``data/sample/DATA_CARD.md``) and the hash split it uses. Every sample record carries a ``split``
 field: train, validation or test, fixed by `hash_split` of the product id, so a product sits in the
-same split in products.jsonl, attributes.jsonl and qa.jsonl."""
+same split in products.jsonl, attributes.jsonl and qa.jsonl. retrieval.jsonl holds shopper questions
+over the catalogue with the ids of their relevant products (`load_sample_retrieval`); a question's
+split is the split of the product it was written from."""
 
 from __future__ import annotations
 
 import hashlib
 from importlib import resources
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
-from tunelab.tasks.ecommerce.datasets.loaders import load_amazonqa, load_mave, load_products
+from pydantic import BaseModel, ConfigDict, Field
+
+from tunelab.data.errors import FieldError
+from tunelab.tasks.ecommerce.datasets.loaders import load_amazonqa, load_mave, load_products, parse_all
 from tunelab.tasks.ecommerce.datasets.records import AttributeRecord, Product, QARecord
 
 T = TypeVar("T")
 
 SPLITS = ("train", "validation", "test")
-SAMPLE_FILES = {"products": "products.jsonl", "attributes": "attributes.jsonl", "qa": "qa.jsonl"}
+SAMPLE_FILES = {"products": "products.jsonl", "attributes": "attributes.jsonl", "qa": "qa.jsonl",
+                "retrieval": "retrieval.jsonl"}
 SPLIT_SALT = "tunelab-ecommerce-sample"
 
 
@@ -38,7 +44,7 @@ def sample_dir() -> Path:
 
 
 def sample_path(name: str) -> Path:
-    """The packaged file of `name` ('products', 'attributes' or 'qa')."""
+    """The packaged file of `name` ('products', 'attributes', 'qa' or 'retrieval')."""
     if name not in SAMPLE_FILES:
         raise ValueError(f"Unknown sample file {name!r}: choose one of {', '.join(SAMPLE_FILES)}.")
     return sample_dir() / SAMPLE_FILES[name]
@@ -64,3 +70,55 @@ def load_sample_attributes(split: str | None = None) -> list[AttributeRecord]:
 def load_sample_qa(split: str | None = None) -> list[QARecord]:
     """The sample's AmazonQA-format question records (all, or one split)."""
     return _load("qa", load_amazonqa, split)
+
+
+class RetrievalQuestion(BaseModel):
+    """A question for retrieval evaluation and the ids of the documents that answer it (for the
+    sample: product ids, the doc ids of products.jsonl ingested as a catalogue)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    qid: str
+    question: str
+    relevant: list[str] = Field(min_length=1)
+    split: str | None = None
+    source: Literal["catalogue", "qa"] | None = None  # what it was written from
+    product: str | None = None  # the product it was written from
+    qa_qid: int | None = None  # the qa.jsonl question it rewrites
+    constraints: dict[str, Any] | None = None  # what makes a document relevant (kind, brand, attributes, features)
+
+
+def parse_retrieval(row: dict[str, Any]) -> RetrievalQuestion:
+    """One retrieval.jsonl row; a bad field raises FieldError naming it."""
+    for name in ("qid", "question"):
+        if not isinstance(row.get(name), str) or not row[name].strip():
+            raise FieldError(name, "missing or not a non-empty string")
+    relevant = row.get("relevant")
+    if not isinstance(relevant, list) or not relevant:
+        raise FieldError("relevant", "expected a non-empty list of document ids")
+    for i, doc in enumerate(relevant):
+        if not isinstance(doc, str) or not doc.strip():
+            raise FieldError(f"relevant[{i}]", f"expected a document id (string), got {doc!r}")
+    split = row.get("split")
+    if split is not None and split not in SPLITS:
+        raise FieldError("split", f"expected one of {', '.join(SPLITS)}, got {split!r}")
+    unknown = sorted(set(row) - set(RetrievalQuestion.model_fields))
+    if unknown:
+        raise FieldError(unknown[0], f"unknown field; fields are: {', '.join(RetrievalQuestion.model_fields)}")
+    try:
+        return RetrievalQuestion(**row)
+    except ValueError as exc:  # pydantic: a wrong type in an optional field
+        raise FieldError(None, str(exc).splitlines()[0]) from None
+
+
+def load_retrieval(path: str | Path) -> list[RetrievalQuestion]:
+    """A retrieval question file (JSONL/JSON/CSV rows of qid, question, relevant, split); the first
+    bad row raises DatasetError with file, line and field."""
+    from tunelab.data.readers import read_rows
+
+    return parse_all(read_rows(path), parse_retrieval, str(path))
+
+
+def load_sample_retrieval(split: str | None = None) -> list[RetrievalQuestion]:
+    """The sample's retrieval questions over its catalogue (all, or one split)."""
+    return _load("retrieval", load_retrieval, split)

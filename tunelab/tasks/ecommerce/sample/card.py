@@ -19,8 +19,16 @@ def _by_split(rows: list[dict[str, Any]]) -> str:
 
 
 def data_card(sample: Sample, seed: int, taxonomy: Taxonomy) -> str:
-    """The DATA_CARD.md text, with the statistics of this sample."""
+    """The DATA_CARD.md text, with the statistics of this sample (and of the retrieval set built
+    from it)."""
+    from tunelab.tasks.ecommerce.sample.retrieval import (  # here: retrieval imports generate, which imports us
+        CATALOGUE_MAPPING, MAX_RELEVANT, QUESTIONS_PER_KIND, build)
+
     products, attributes, qa = sample.products, sample.attributes, sample.qa
+    retrieval = build(sample, seed, taxonomy)
+    sizes = Counter(len(r["relevant"]) for r in retrieval)
+    size_text = ", ".join(f"{sizes[n]} with {n}" for n in sorted(sizes))
+    from_qa = sum(r["source"] == "qa" for r in retrieval)
     tops = Counter(r["category_path"].split(" > ")[0] for r in products)
     categories = {r["category_id"] for r in products}
     leaves = sum(taxonomy.is_leaf(c) for c in categories)
@@ -48,10 +56,12 @@ is a coincidence. Prices are made up.
 | `products.jsonl` | {len(products)} | {_by_split(products)} | TuneLab products: `id`, `title`, `description`, `bullet_points`, `brand`, `price`, `category_id`, `category_path`, `split` |
 | `attributes.jsonl` | {len(attributes)} | {_by_split(attributes)} | MAVE: `id`, `category`, `paragraphs` [{{`text`, `source`}}], `attributes` [{{`key`, `evidences` [{{`value`, `pid`, `begin`, `end`}}]}}], plus `split` |
 | `qa.jsonl` | {len(qa)} | {_by_split(qa)} | AmazonQA: `qid`, `asin`, `category`, `questionText`, `questionType`, `review_snippets`, `answers` [{{`answerText`, `answerType`, `helpful`}}], `is_answerable`, plus `split` |
+| `retrieval.jsonl` | {len(retrieval)} | {_by_split(retrieval)} | TuneLab retrieval: `qid`, `question`, `relevant` [product ids], `split`, `source` (`catalogue` or `qa`), `product` (the product it was written from), `qa_qid`, `constraints` (what a relevant product satisfies) |
 
 Load them with `tunelab.tasks.ecommerce.datasets`: `load_sample_products(split=None)`,
-`load_sample_attributes(split=None)`, `load_sample_qa(split=None)`. The same loaders' real-data
-counterparts (`load_products`, `load_mave`, `load_amazonqa`) read these files too.
+`load_sample_attributes(split=None)`, `load_sample_qa(split=None)`, `load_sample_retrieval(split=None)`.
+The same loaders' real-data counterparts (`load_products`, `load_mave`, `load_amazonqa`) read the
+first three files too.
 
 ## What it covers
 
@@ -75,6 +85,16 @@ counterparts (`load_products`, `load_mave`, `load_amazonqa`) read these files to
   from their review snippets; for the rest the snippet that would answer was left out on purpose.
   Answers state the true value either way, so unanswerable questions still have answers, as in
   AmazonQA.
+- **Retrieval.** {len(retrieval)} shopper questions over the catalogue (`products.jsonl` ingested as one
+  document per product, doc id = product id, e.g. `tunelab ingest products.jsonl -c sample --mapping
+  {CATALOGUE_MAPPING}`), for `tunelab eval --task retrieval`: {len(retrieval) - from_qa} written from
+  the catalogue ({QUESTIONS_PER_KIND} per product kind: the kind's everyday name plus some of brand,
+  attribute values, features and a use, never the title) and {from_qa} from `qa.jsonl` (one per kind: the
+  question with "this dog bed" replaced by brand and features, never the asked attribute).
+  `relevant` is every product that satisfies the question, decided by code from the generator's
+  true product facts, and a question is kept only when at most {MAX_RELEVANT} products do and every
+  candidate listing states the asked values ({size_text} relevant products). The split of a
+  question is the split of the product it was written from.
 
 Per top-level category (products):
 
@@ -111,6 +131,7 @@ enough to train on a laptop CPU in minutes.
 
 ## Regenerating
 
-`python -m tunelab.tasks.ecommerce.sample.generate` rewrites this folder; the same seed gives the same
-bytes, and a test checks that the packaged files equal a fresh generation.
+`python -m tunelab.tasks.ecommerce.sample.generate` rewrites this folder and
+`python -m tunelab.tasks.ecommerce.sample.retrieval` its `retrieval.jsonl`; the same seed gives the
+same bytes, and tests check that the packaged files equal a fresh generation.
 """
