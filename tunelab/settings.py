@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     hub_offline: bool = Field(
         default=False, description="Never contact a model hub; only local folders, files and caches."
     )
+    taxonomy: Path | None = Field(
+        default=None,
+        description="Product taxonomy file (Google format: 'ID - Level1 > Level2') for /v1/tasks/classify; "
+                    "default: the packaged Google Product Taxonomy.",
+    )
     # Resource limits (the server and the CLI both respect them).
     max_new_tokens: int = Field(default=4096, ge=1, description="Upper bound on tokens generated per request.")
     max_context_tokens: int | None = Field(

@@ -40,7 +40,7 @@ class TasksService:
                 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
                 def build():
-                    taxonomy = Taxonomy.load()
+                    taxonomy = Taxonomy.load(self.settings.taxonomy)
                     return taxonomy, CategoryIndex.for_settings(taxonomy, self.settings, embedder=self.embedder)
 
                 self._taxonomy, self._index = await anyio.to_thread.run_sync(build)

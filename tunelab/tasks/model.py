@@ -119,9 +119,14 @@ class EngineTaskModel:
         return [float(sum(lp)) for lp in per_token]
 
 
-def response_format_for(constraint: Constraint | None) -> dict[str, Any]:
-    """OpenAI request fields that ask an upstream for `constraint` (json_schema/json_object are
-    OpenAI's; choice and regex use the guided_* fields vLLM and TuneLab servers understand)."""
+WRAP_KEY = "value"  # choice/regex asked of a plain OpenAI server come back as {"value": "..."}
+
+
+def response_format_for(constraint: Constraint | None, kind: str = "openai") -> dict[str, Any]:
+    """OpenAI request fields that ask an upstream of `kind` for `constraint`. json_schema and
+    json_object are OpenAI's own; a vLLM server takes choice and regex as guided_choice/guided_regex;
+    elsewhere (OpenAI, Ollama, another TuneLab) they become a one-field JSON schema (enum or pattern)
+    whose value `unwrap` takes out again."""
     if constraint is None:
         return {}
     if constraint.kind == "json_object":
@@ -129,9 +134,27 @@ def response_format_for(constraint: Constraint | None) -> dict[str, Any]:
     if constraint.kind == "json_schema":
         return {"response_format": {"type": "json_schema",
                                     "json_schema": {"name": "output", "schema": constraint.schema, "strict": True}}}
-    if constraint.kind == "choice":
-        return {"guided_choice": list(constraint.choices), "tunelab_choices": list(constraint.choices)}
-    return {"guided_regex": constraint.pattern, "tunelab_regex": constraint.pattern}
+    if kind == "vllm":
+        if constraint.kind == "choice":
+            return {"guided_choice": list(constraint.choices)}
+        return {"guided_regex": constraint.pattern}
+    value = {"type": "string", "enum": list(constraint.choices)} if constraint.kind == "choice" else \
+        {"type": "string", "pattern": constraint.pattern}
+    schema = {"type": "object", "properties": {WRAP_KEY: value}, "required": [WRAP_KEY], "additionalProperties": False}
+    return {"response_format": {"type": "json_schema", "json_schema": {"name": constraint.kind, "schema": schema,
+                                                                       "strict": True}}}
+
+
+def unwrap(text: str, constraint: Constraint | None, kind: str = "openai") -> str:
+    """The answer inside a wrapped choice/regex reply (see `response_format_for`); the text as it is
+    when it was not wrapped or is not the expected JSON (the caller validates it)."""
+    if constraint is None or constraint.kind not in ("choice", "regex") or kind == "vllm":
+        return text
+    try:
+        value = json.loads(text)[WRAP_KEY]
+    except (ValueError, KeyError, TypeError):
+        return text
+    return value if isinstance(value, str) else text
 
 
 class UpstreamTaskModel:
@@ -145,7 +168,7 @@ class UpstreamTaskModel:
     async def complete(self, messages: list[dict], *, max_tokens: int = 256,
                        constraint: Constraint | None = None) -> str:
         body = {"model": self.remote_model, "messages": messages, "temperature": 0, "max_tokens": max_tokens,
-                **response_format_for(constraint)}
+                **response_format_for(constraint, self.upstream.kind)}
         try:
             resp = await self.client.send(self.upstream, "POST", "/chat/completions", json_body=body)
             raw = await resp.aread()
@@ -155,10 +178,11 @@ class UpstreamTaskModel:
         if resp.status_code >= 400:
             raise TaskModelError(f"{self.name} answered HTTP {resp.status_code}: {raw[:300].decode(errors='replace')}")
         try:
-            return json.loads(raw)["choices"][0]["message"]["content"] or ""
+            text = json.loads(raw)["choices"][0]["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise TaskModelError(f"{self.name} sent an answer that is not an OpenAI chat completion: "
                                  f"{raw[:200].decode(errors='replace')}") from exc
+        return unwrap(text, constraint, self.upstream.kind)
 
     async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
         return None
