@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from tunelab.cli import adapters, chat, data, generate, keys, models, quickstart, rag, serve, train, upstreams
+from tunelab.cli import adapters, ask, chat, data, generate, keys, models, quickstart, rag, serve, train, upstreams
 from tunelab.cli import eval as eval_cli
 from tunelab.cli.errors import print_error
 from tunelab.models.errors import ModelError
@@ -27,6 +27,7 @@ app.command("train")(train.train)
 app.add_typer(train.runs_app, name="runs")
 app.command("ingest")(rag.ingest)
 app.command("search")(rag.search)
+app.command("ask")(ask.ask)
 app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(upstreams.app, name="upstreams")

@@ -9,6 +9,7 @@ refuses one that differs from the model the collection was built with."""
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, Literal, Protocol, Sequence
 
 from tunelab.rag.bm25 import BM25Index
@@ -42,6 +43,9 @@ class Searcher:
         self.registry, self.info, self._embedder, self.vector_url = registry, info, embedder, vector_url
         self._vectors: VectorCollection | None = None
         self._bm25: BM25Index | None = None
+        # One search at a time: concurrent callers (answers in worker threads) share this searcher, and
+        # Hugging Face fast tokenizers (embedder, cross-encoder) fail when two threads use one at once.
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, name: str, *, settings: Settings, store: Store, embedder: Embedder | None = None,
@@ -92,12 +96,18 @@ class Searcher:
             raise ValueError(f"Unknown search mode '{mode}'; modes: {', '.join(MODES)}.")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
-        if self_query is not None:
+        if self_query is not None:  # before taking the lock: the model may run a while
             query, wanted = self_query(query)
             filters = (filters or Filters()).merged(wanted)
         queries = [query]
         if expand is not None:
             queries += [q for q in dict.fromkeys(expand(query)) if q and q.strip() and q != query]
+        with self._lock:
+            return self._search(queries, mode, k, filters, reranker, rerank_depth)
+
+    def _search(self, queries: list[str], mode: str, k: int, filters: Filters | None, reranker: Reranker | None,
+                rerank_depth: int) -> list[Hit]:
+        query = queries[0]
         depth = max(k, rerank_depth) if reranker is not None else k
         per_list = depth if (mode != "hybrid" and len(queries) == 1) else max(3 * depth, 20)
         lists: list[list[Hit]] = []
