@@ -12,6 +12,7 @@ from serve_harness import ServerThread, make_lora
 
 from tunelab.adapters import AdapterRegistry
 from tunelab.models.catalogue import Catalogue
+from tunelab.rag import ingest
 from tunelab.serve.app import create_app
 from tunelab.serve.providers import UpstreamRegistry
 from tunelab.settings import Settings
@@ -37,6 +38,11 @@ TAXONOMY = """\
 19 - Electronics > Audio
 17 - Electronics > Audio > Headphones
 """
+DOCS = {
+    "bottle.md": "# Trail bottle\n\nThe Trail bottle holds 750 ml and keeps drinks cold for 24 hours.",
+    "returns.md": "# Returns\n\nUnworn items can be returned within 30 days for a full refund.",
+    "knife.md": "# Chef knife\n\nThe 8 inch chef knife is forged from German stainless steel.",
+}
 TITLES = ["Orthopedic memory foam dog bed, large, washable cover", "Wireless over-ear headphones with noise cancelling",
           "8 inch stainless steel chef knife", "Men's cotton crew neck t-shirt, navy"]
 
@@ -60,6 +66,11 @@ def servers(tmp_path_factory, tiny_model_dir):
         "shop-a", kind="lora", path=make_lora(tiny_model_dir, settings.home / "loras" / "shop-a", seed=1),
         base_model="tiny")
     UpstreamRegistry(store).add("up", upstream.v1)
+    docs = settings.home.parent / "docs"
+    docs.mkdir()
+    for name, text in DOCS.items():
+        (docs / name).write_text(text)
+    ingest([docs], "manuals", settings=settings, store=store, progress=False)  # the packaged MiniLM
     server = ServerThread(create_app(settings, model="tiny", engine="auto", embeddings=False))
     yield server
     server.stop()
@@ -140,3 +151,31 @@ def test_bad_input_is_a_400_that_names_the_field(servers, path, body, needle):
 def test_an_unknown_model_is_a_404_listing_what_exists(servers):
     r = post(servers, "/tasks/classify", {"model": "nope", "input": "a dog bed"})
     assert r.status_code == 404 and "shop-a" in r.text
+
+
+def test_qa_over_a_collection_cites_retrieved_chunks(servers):
+    r = post(servers, "/tasks/qa", {"model": "tiny", "question": "How much does the Trail bottle hold?",
+                                    "collection": "manuals", "k": 2})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["sources"]) == 2 and body["sources"][0]["source"].endswith("bottle.md")
+    assert [s["index"] for s in body["sources"]] == [1, 2]
+    by_index = {s["index"]: s for s in body["sources"]}
+    for c in body["citations"]:
+        assert c == by_index[c["index"]]
+    missing = post(servers, "/tasks/qa", {"model": "tiny", "question": "hold?", "collection": "nope"})
+    assert missing.status_code == 404 and "manuals" in missing.text
+
+
+def test_chat_grounded_in_a_collection_gets_the_sources(servers):
+    ask = {"model": "tiny", "messages": [{"role": "user", "content": "What is the return window?"}],
+           "max_tokens": 8, "temperature": 0}
+    plain = httpx.post(servers.v1 + "/chat/completions", json=ask, timeout=60).json()
+    grounded = httpx.post(servers.v1 + "/chat/completions", json={**ask, "tunelab_collection": "manuals",
+                                                                   "tunelab_k": 2}, timeout=60).json()
+    assert "tunelab_sources" not in plain
+    sources = grounded["tunelab_sources"]
+    assert len(sources) == 2 and sources[0]["source"].endswith("returns.md")
+    # the sources went into the prompt
+    assert grounded["usage"]["prompt_tokens"] > plain["usage"]["prompt_tokens"] + 20
+    assert all(c in sources for c in grounded["tunelab_citations"])

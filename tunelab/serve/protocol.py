@@ -200,8 +200,13 @@ class ChatCompletionRequest(_Sampling):
     # tunelab_choices: the whole output must be exactly one of these labels (classification).
     # tunelab_regex: the whole output must match this regular expression.
     # Both are served by the constrained engine; a request with them fails with 400 otherwise.
+    # tunelab_collection: ground the conversation in a RAG collection: the last user message is
+    # searched (tunelab_k chunks, hybrid) and the numbered sources go into the system message; the
+    # answer then carries `tunelab_sources` and `tunelab_citations` (non-streaming).
     tunelab_choices: list[str] | None = None
     tunelab_regex: str | None = None
+    tunelab_collection: str | None = None
+    tunelab_k: int = Field(default=5, ge=1, le=50)
     # --- end of TuneLab extensions -------------------------------------------------------------
 
     def requested_max_tokens(self) -> int | None:

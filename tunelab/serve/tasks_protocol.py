@@ -123,6 +123,7 @@ class QARequest(_Request):
     k: int = Field(5, ge=1, le=50, description="Chunks to retrieve from the collection.")
     mode: str = Field("hybrid", description="dense | bm25 | hybrid")
     filters: dict[str, Any] | None = Field(None, description="Metadata filters for retrieval: category, brand, price_min, price_max.")
+    self_query: bool = Field(False, description="Let the model turn the question into a search query and filters first.")
     max_tokens: int = Field(160, ge=8, le=1024)
 
     @field_validator("question")
@@ -148,6 +149,12 @@ class Citation(BaseModel):
     score: float | None = None
 
 
+def citation_of(ref) -> "Citation":
+    """A Citation from a retrieved source (tunelab.rag.answer.SourceRef)."""
+    return Citation(index=ref.index, text=ref.text, source=ref.source, doc_id=ref.doc_id, chunk_id=ref.chunk_id,
+                    score=ref.score)
+
+
 class QAResponse(BaseModel):
     object: str = "tasks.qa"
     model: str
@@ -155,3 +162,4 @@ class QAResponse(BaseModel):
     answerable: bool
     citations: list[Citation]
     sources: list[Citation] = []
+    query: str | None = None  # what was searched (with self_query, the model's rewrite)

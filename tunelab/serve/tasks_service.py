@@ -10,7 +10,7 @@ import asyncio
 
 import anyio
 
-from tunelab.serve.errors import APIError
+from tunelab.serve.errors import APIError, NotFoundError
 from tunelab.serve.generation_service import GenerationService
 from tunelab.settings import Settings
 from tunelab.store import Store
@@ -24,6 +24,7 @@ class TasksService:
         self._taxonomy = None
         self._index = None
         self._lock = asyncio.Lock()
+        self._searchers: dict = {}  # collection name -> Searcher (its embedder and BM25 index stay loaded)
 
     def task_model(self, model: str) -> TaskModel:
         gen = self.generation
@@ -78,3 +79,51 @@ class TasksService:
             return await answer_question(tm, question, sources, max_tokens=max_tokens)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
+
+    # -- RAG ----------------------------------------------------------------------------------------
+
+    async def searcher(self, collection: str):
+        """The collection's Searcher, opened once; 404 listing the collections when it does not exist."""
+        from tunelab.rag.errors import UnknownCollectionError
+        from tunelab.rag.search import Searcher
+
+        if collection not in self._searchers:
+            try:
+                self._searchers[collection] = await anyio.to_thread.run_sync(
+                    lambda: Searcher.open(collection, settings=self.settings, store=self.store))
+            except UnknownCollectionError as exc:
+                raise NotFoundError(f"Collection '{collection}' does not exist. Collections: "
+                                    f"{', '.join(exc.known) or 'none (tunelab ingest PATH --collection NAME)'}.",
+                                    param="collection", code="collection_not_found") from None
+        return self._searchers[collection]
+
+    async def retrieve(self, collection: str, query: str, *, k: int, mode: str = "hybrid", filters=None):
+        from tunelab.rag.errors import RagError
+
+        searcher = await self.searcher(collection)
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: searcher.search(query, mode=mode, k=k, filters=filters))
+        except RagError as exc:  # another embedding model, a broken index: the user can act on it
+            raise APIError(str(exc), param="collection") from None
+
+    async def ask_collection(self, model: str, question: str, collection: str, *, k: int, mode: str,
+                             filters: dict | None, self_query: bool, max_tokens: int):
+        """Retrieve from `collection` and answer with citations (tunelab.rag.answer.ask)."""
+        from tunelab.rag.answer import ask
+        from tunelab.rag.errors import RagError
+        from tunelab.rag.filters import Filters
+
+        try:
+            parsed = Filters(**(filters or {}))
+        except ValueError as exc:
+            raise APIError(f"filters: {exc}", param="filters") from None
+        tm = self.task_model(model)
+        searcher = await self.searcher(collection)
+        try:
+            return await ask(question, searcher=searcher, model=tm, k=k, mode=mode, filters=parsed,
+                             self_query=self_query, max_tokens=max_tokens)
+        except TaskModelError as exc:
+            raise APIError(str(exc), status=502, code="upstream_error") from None
+        except RagError as exc:
+            raise APIError(str(exc), param="collection") from None

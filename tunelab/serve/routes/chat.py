@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from tunelab.serve.engine.types import TokenEvent
-from tunelab.serve.errors import from_exception
+from tunelab.serve.errors import APIError, from_exception
 from tunelab.serve.generation_service import ChoiceStream, GenerationService
 from tunelab.serve.protocol import (
-    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest, ChoiceDelta,
+    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest, ChatMessage, ChoiceDelta,
     ChoiceLogprobs, ChunkChoice, TokenLogprob, TopLogprob, Usage,
 )
 from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
@@ -44,8 +44,15 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
     state = request.app.state
     svc: GenerationService = state.generation
     target = svc.resolve(body.model)
+    hits = None
+    if body.tunelab_collection is not None:
+        body, hits = await ground(state.tasks, body)
     if target.upstream is not None:
-        return await state.upstreams.forward(target.upstream, "chat/completions", await request.json(),
+        payload = await request.json()
+        if hits is not None:  # the grounded conversation goes on, without our own fields
+            payload = {k: v for k, v in payload.items() if not k.startswith("tunelab_")}
+            payload["messages"] = [m.model_dump(exclude_none=True) for m in body.messages]
+        return await state.upstreams.forward(target.upstream, "chat/completions", payload,
                                              remote_model=target.remote_model, model_id=target.model,
                                              stream=bool(body.stream))
     prompt_ids = svc.chat_prompt_ids(body.messages)
@@ -70,8 +77,34 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
     usage = Usage(prompt_tokens=len(prompt_ids), completion_tokens=completion,
                   total_tokens=len(prompt_ids) + completion)
     answer = ChatCompletion(id=cid, choices=choices, created=created, model=body.model,
-                            system_fingerprint=FINGERPRINT, usage=usage)
-    return JSONResponse(answer.model_dump(mode="json"))
+                            system_fingerprint=FINGERPRINT, usage=usage).model_dump(mode="json")
+    if hits is not None:
+        answer.update(sources_fields(hits, results[0].text))
+    return JSONResponse(answer)
+
+
+async def ground(tasks, body: ChatCompletionRequest) -> tuple[ChatCompletionRequest, list]:
+    """The request with the collection's sources for its last user message in the system message."""
+    from tunelab.rag.answer import grounding_messages, last_user_text
+
+    messages = [m.to_template() for m in body.messages]
+    query = last_user_text(messages)
+    if not query.strip():
+        raise APIError("tunelab_collection needs a user message to search for.", param="messages")
+    hits = await tasks.retrieve(body.tunelab_collection, query, k=body.tunelab_k)
+    grounded = [ChatMessage(role=m["role"], content=m["content"]) for m in grounding_messages(messages, hits)]
+    return body.model_copy(update={"messages": grounded}), hits
+
+
+def sources_fields(hits: list, text: str) -> dict:
+    """tunelab_sources (every retrieved chunk, numbered as in the prompt) and tunelab_citations (the
+    ones the reply cites with [n])."""
+    from dataclasses import asdict
+
+    from tunelab.rag.answer import SourceRef, cited_sources
+
+    sources = [asdict(SourceRef.of(i, h)) for i, h in enumerate(hits, start=1)]
+    return {"tunelab_sources": sources, "tunelab_citations": [asdict(c) for c in cited_sources(text, hits)]}
 
 
 async def _chunks(svc: GenerationService, stream: ChoiceStream, body: ChatCompletionRequest, cid: str,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from tunelab.serve.errors import APIError
 from tunelab.serve.tasks_protocol import (
     CategoryScoreOut, Citation, ClassifyRequest, ClassifyResponse, ClassifyResult, ExtractRequest, ExtractResponse,
-    ExtractResult, QARequest, QAResponse,
+    ExtractResult, QARequest, QAResponse, citation_of,
 )
 
 router = APIRouter(tags=["tasks"])
@@ -46,7 +46,14 @@ async def qa(body: QARequest, request: Request) -> QAResponse:
     if body.collection is not None:
         if body.context is not None:
             raise APIError("Send either context or collection, not both.", param="collection")
-        return await tasks.ask_collection(body)
+        if body.mode not in ("dense", "bm25", "hybrid"):
+            raise APIError(f"mode '{body.mode}' is not one of: dense, bm25, hybrid.", param="mode")
+        res = await tasks.ask_collection(body.model, body.question, body.collection, k=body.k, mode=body.mode,
+                                         filters=body.filters, self_query=body.self_query,
+                                         max_tokens=body.max_tokens)
+        return QAResponse(model=body.model, answer=res.answer, answerable=res.answerable, query=res.query,
+                          citations=[citation_of(c) for c in res.citations],
+                          sources=[citation_of(c) for c in res.sources])
     sources = body.sources()
     result = await tasks.answer(body.model, body.question, sources, max_tokens=body.max_tokens)
     cited = [Citation(index=i, text=sources[i - 1]) for i in result.citations if 1 <= i <= len(sources)]
