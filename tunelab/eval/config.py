@@ -84,6 +84,9 @@ class EvalConfig(_Strict):
         description="Checks every candidate must pass, e.g. 'f1 >= baseline + 0.02' or 'accuracy > 0.5'; "
                     "a failed one makes `tunelab eval` exit 1.")
     out: str | None = Field(None, description="Report folder; default: <home>/evals/<run id>.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="Weights and activations of local models: auto (bf16 where the device runs it fast: "
+                            "CUDA, or a CPU with AMX tiles; else fp32), fp32, or bf16.")
     concurrency: int = Field(32, ge=1, le=4096, description="Requests in flight per model (the engine batches them).")
     report_examples: int = Field(50, ge=0, description="Examples shown side by side in the HTML report.")
     collection: str | None = Field(

@@ -132,7 +132,7 @@ async def _run_task(config: EvalConfig, settings: Settings, store: Store, run_id
     try:
         specs = list(config.models) + ([config.judge.model] if config.judge else [])
         verdicts = {}
-        async with open_task_models(specs, settings, store) as opened:
+        async with open_task_models(specs, settings, store, precision=config.precision) as opened:
             models = opened[: len(config.models)]
             total = len(examples) * (len(models) + (len(config.columns) if config.judge else 0))
             counter = _Counter(total, progress)

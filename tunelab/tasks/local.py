@@ -42,6 +42,18 @@ def _kind(spec: str, catalogue: Catalogue, adapters: AdapterRegistry, upstreams:
     raise UnknownTaskModelError(spec, catalogue.names(), adapters.names(), upstreams.names())
 
 
+def inference_dtype(precision: str, settings: Settings):
+    """torch dtype for `precision` (fp32 | bf16 | auto) on the configured device."""
+    import torch
+
+    from tunelab.models.loader import resolve_device
+    from tunelab.train.loop import use_bf16
+
+    if precision not in ("fp32", "bf16", "auto"):
+        raise ValueError(f"precision '{precision}' is not one of: fp32, bf16, auto.")
+    return torch.bfloat16 if use_bf16(precision, resolve_device(settings.device)) else torch.float32
+
+
 def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
     from tunelab.serve.engine.batching import BatchingEngine
     from tunelab.serve.generation_service import adapter_resolver
@@ -53,9 +65,12 @@ def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
 
 @asynccontextmanager
 async def open_task_models(specs: list[str], settings: Settings, store: Store,
-                           *, loaded: dict[str, LoadedModel] | None = None) -> AsyncIterator[list[TaskModel]]:
+                           *, loaded: dict[str, LoadedModel] | None = None,
+                           precision: str = "fp32") -> AsyncIterator[list[TaskModel]]:
     """TaskModels for `specs`, in order; engines stop and upstream clients close on exit.
-    `loaded`: base models already in memory, by catalogue name (not loaded again)."""
+    `loaded`: base models already in memory, by catalogue name (not loaded again). `precision`:
+    fp32, bf16, or auto (bf16 where the device runs it fast: CUDA, or a CPU with AMX tiles)."""
+    dtype = inference_dtype(precision, settings)
     catalogue, adapters, upstreams = Catalogue(store), AdapterRegistry(store, settings), UpstreamRegistry(store)
     kinds = [_kind(s, catalogue, adapters, upstreams) for s in specs]  # every spec checked before loading
     bases = {v if k == "base" else v.base_model for k, v in kinds if k != "upstream"}
@@ -64,7 +79,7 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
         engines = {}
         for name in sorted(bases):
             if name not in models:
-                models[name] = await anyio.to_thread.run_sync(lambda n=name: load_model(n, settings, store=store))
+                models[name] = await anyio.to_thread.run_sync(lambda n=name: load_model(n, settings, store=store, dtype=dtype))
             engine = _engine(models[name], adapters, settings)
             await engine.start()
             stack.push_async_callback(engine.stop)
