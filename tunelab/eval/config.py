@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tunelab.train.config import apply_override
+from tunelab.train.config import apply_override, read_yaml_mapping
 
 TASKS = ("classify", "extract", "qa", "retrieval")
 
@@ -153,16 +152,8 @@ def load_eval_config(path: str | Path | None, overrides: list[str] = (), base: d
     data: dict[str, Any] = dict(base or {})
     source = "command line"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise EvalConfigError(f"Cannot read eval config {path}: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise EvalConfigError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise EvalConfigError(f"{path}: the top level must be a mapping of keys to values")
+        loaded = read_yaml_mapping(path, EvalConfigError, "eval config")
         data = {**loaded, **data}
     for assignment in overrides:
         apply_override(data, assignment)

@@ -15,26 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from tunelab.eval import plots
-from tunelab.eval.results import EvalResult, higher_is_better
+from tunelab.eval.results import EvalResult, higher_is_better, json_safe
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_CELL_CHARS = 600  # long inputs are cut in the HTML table (examples.jsonl keeps them whole)
 MAX_BREAKDOWN_ROWS = 30
 
 
-def _finite(value: Any) -> Any:
-    """JSON without NaN/Infinity (which strict parsers and browsers' JSON.parse refuse): as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _dumps(value: Any, **kw: Any) -> str:
-    return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False, default=str, **kw)
+    return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False, default=str, **kw)
 
 
 def _fmt(value: float) -> str:

@@ -12,6 +12,7 @@ per-label tables (e.g. per-class F1): name -> {"metric", "labels", "support", "v
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -62,3 +63,17 @@ class EvalResult:
     def from_dict(cls, data: dict[str, Any]) -> EvalResult:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as strict JSON can hold it: NaN/inf (which browsers' JSON.parse and PostgreSQL refuse)
+    become None, keys become strings, other objects their JSON (str() as a last resort)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return json.loads(json.dumps(value, default=str))

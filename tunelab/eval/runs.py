@@ -5,7 +5,6 @@ completed with its metrics and report folder, or marked failed with the error. `
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tunelab.eval.results import EvalResult
+from tunelab.eval.results import EvalResult, json_safe
 from tunelab.store import Store
 from tunelab.store.tables import EvalRunEntry
 
@@ -43,19 +42,6 @@ def new_run_id(task: str) -> str:
     return f"eval-{task}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN/inf are not JSON (PostgreSQL's JSON refuses them): store them as None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (str, int, bool)) or value is None or isinstance(value, float):
-        return value
-    return json.loads(json.dumps(value, default=str))
-
-
 def _info(row: EvalRunEntry) -> EvalRunInfo:
     metrics = {m: {k: (math.nan if v is None else float(v)) for k, v in vals.items()} for m, vals in (row.metrics or {}).items()}
     return EvalRunInfo(row.id, row.task, row.split, list(row.models or []), metrics, dict(row.params or {}),
@@ -66,21 +52,21 @@ def start_run(store: Store, run_id: str, task: str, split: str, models: list[str
     """Record a run that has started (status running)."""
     with store.session() as s:
         s.add(EvalRunEntry(id=run_id, task=task, split=split, models=list(models), metrics={},
-                           params=_json_safe(params), status="running"))
+                           params=json_safe(params), status="running"))
 
 
 def save_run(store: Store, result: EvalResult, *, report_dir: str | None = None, status: str = "completed") -> None:
     """Store a finished run (insert, or complete the row `start_run` made)."""
     if not result.run_id:
         raise ValueError("an EvalResult needs a run_id to be stored.")
-    params = _json_safe({**result.params, "gates": result.gates})
+    params = json_safe({**result.params, "gates": result.gates})
     with store.session() as s:
         row = s.get(EvalRunEntry, result.run_id)
         if row is None:
             row = EvalRunEntry(id=result.run_id)
             s.add(row)
         row.task, row.split, row.models = result.task, result.split, list(result.models)
-        row.metrics, row.params = _json_safe(result.metrics), params
+        row.metrics, row.params = json_safe(result.metrics), params
         row.report_dir, row.status, row.error, row.duration_s = report_dir, status, None, result.duration_s
 
 

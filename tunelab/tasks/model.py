@@ -80,7 +80,6 @@ class EngineTaskModel:
         if constraint is not None and constraint.kind == "choice" and constraint.choices:
             # The answer is a whole choice whatever max_tokens says: room for the longest one (and a few
             # tokens more, should the model spell it in smaller pieces), or it would come back cut.
-            tok = self.loaded.tokenizer
             longest = _longest_choice(self.loaded.tokenizer, constraint.choices)
             max_tokens = max(max_tokens, longest + 8)
         room = self.loaded.context_length - len(ids)

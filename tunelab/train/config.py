@@ -141,16 +141,23 @@ def parse_config(data: dict[str, Any], source: str = "config") -> SFTConfig | DP
         raise ConfigError("\n".join(lines)) from None
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> SFTConfig | DPOConfig | ClassifierConfig:
+def read_yaml_mapping(path: str | Path, error: type[Exception] = ValueError, what: str = "config") -> dict:
+    """The YAML mapping in `path`; `error` (naming the file) when it cannot be read, is not YAML, or
+    is not a mapping at the top level. Recipe and eval configs both read their files with it."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
-        raise ConfigError(f"Cannot read config {path}: {exc.strerror}") from None
+        raise error(f"Cannot read {what} {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        raise error(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+        raise error(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> SFTConfig | DPOConfig | ClassifierConfig:
+    data = read_yaml_mapping(path, ConfigError)
     for o in overrides:
         apply_override(data, o)
     return parse_config(data, str(path))
