@@ -44,7 +44,18 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def quiet_libraries() -> None:
+    """Third-party notices a CLI user cannot act on: bitsandbytes' optional CPU kernel package and
+    transformers' deprecation notices about calls made inside peft."""
+    import logging
+    import warnings
+
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
+
+
 def main() -> None:
+    quiet_libraries()
     try:
         app()
     except (ModelError, ValueError) as exc:

@@ -85,6 +85,23 @@ def _collect(items: Iterable[RawDocument | Failure], report: SourceReport) -> li
     return docs
 
 
+_WRITE_CHUNKS = 1000  # chunks per vector-store write: Chroma pays per call, not per chunk
+Pending = tuple[RawDocument, list[Chunk], bool]  # a document to write, its chunks, whether it was indexed before
+
+
+def _windows(pending: list[Pending], size: int) -> Iterator[list[Pending]]:
+    """Consecutive runs of whole documents holding about `size` chunks each (a longer document alone)."""
+    window, n = [], 0
+    for item in pending:
+        if window and n + len(item[1]) > size:
+            yield window
+            window, n = [], 0
+        window.append(item)
+        n += len(item[1])
+    if window:
+        yield window
+
+
 def _length(chunking: ChunkConfig, embedder: Embedder) -> Length:
     if chunking.unit == "chars":
         return len
@@ -111,7 +128,7 @@ class Ingestor:
         docs = _collect(documents_of(source, self.mapping, self.crawl_config), report)
         states = self.registry.document_states(self.info)
         fingerprint = self.chunking.fingerprint()
-        pending: list[tuple[RawDocument, list[Chunk], bool]] = []
+        pending: list[Pending] = []
         for doc in docs:
             state = states.get(doc.source)
             if state and state.content_hash == doc.content_hash and state.chunking == fingerprint:
@@ -127,16 +144,21 @@ class Ingestor:
                               console=self.console, label=f"Embedding {Path(str(source)).name or source}")
         report.chunks_embedded = len(texts)
         start = 0
-        for doc, chunks, existed in pending:  # vectors first: a crash before the row is written re-embeds next time
-            self.vectors.replace_source(doc.source, chunks, vectors[start:start + len(chunks)])
-            start += len(chunks)
-            self.registry.save_document(self.info, source=doc.source, doc_type=doc.doc_type,
-                                        content_hash=doc.content_hash, title=doc.title,
-                                        meta={**doc.meta, "chunking": fingerprint}, num_chunks=len(chunks))
-            if existed:
-                report.updated += 1
-            else:
-                report.added += 1
+        for window in _windows(pending, _WRITE_CHUNKS):
+            items = []
+            for doc, chunks, _ in window:
+                items.append((doc.source, chunks, vectors[start:start + len(chunks)]))
+                start += len(chunks)
+            # Vectors first: a crash before the rows are written re-embeds those documents next time.
+            self.vectors.replace_sources(items)
+            for doc, chunks, existed in window:
+                self.registry.save_document(self.info, source=doc.source, doc_type=doc.doc_type,
+                                            content_hash=doc.content_hash, title=doc.title,
+                                            meta={**doc.meta, "chunking": fingerprint}, num_chunks=len(chunks))
+                if existed:
+                    report.updated += 1
+                else:
+                    report.added += 1
         self.registry.save_report(self.info, report.source, report.counts(), [f.as_dict() for f in report.failures])
         return report
 
