@@ -64,6 +64,8 @@ class ClassifyRequest(_Request):
         description="A listing as text (title first) or as fields, or a list of them.")
     top_k: int = Field(5, ge=1, le=50, description="Categories to return per input, best first.")
     candidates: int = Field(20, ge=1, le=200, description="Categories retrieved by embedding similarity and ranked by the model.")
+    generate: bool = Field(False, description="Also rank the path the model writes itself (constrained to the taxonomy): "
+                                              "slower, reaches categories retrieval missed.")
 
     def texts(self) -> list[str]:
         return _texts(self.input, "input")

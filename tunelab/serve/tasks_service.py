@@ -47,13 +47,14 @@ class TasksService:
                 self._taxonomy, self._index = await anyio.to_thread.run_sync(build)
             return self._taxonomy, self._index
 
-    async def classify(self, model: str, texts: list[str], *, k: int, candidates: int):
+    async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, generate: bool = False):
         from tunelab.tasks.ecommerce.classify import classify_many
 
         tm = self.task_model(model)
         taxonomy, index = await self.category_index()
         try:
-            return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates)
+            return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates,
+                                                     generate=generate)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
 

@@ -95,10 +95,12 @@ def test_the_written_path_is_a_candidate_even_when_retrieval_misses_it(tiny, goo
         async with engine_model(tiny) as model:
             written = [await model.complete(classify_messages(t), max_tokens=64, constraint=constraint)
                        for t in TEXTS[:2]]
-            results = await classify_many(model, TEXTS[:2], taxonomy=taxonomy, index=index, k=10, candidates=1)
-            return written, results
+            results = await classify_many(model, TEXTS[:2], taxonomy=taxonomy, index=index, k=10, candidates=1,
+                                          generate=True)
+            plain = await classify_many(model, TEXTS[:2], taxonomy=taxonomy, index=index, k=10, candidates=1)
+            return written, results, plain
 
-    written, results = run(go())
+    written, results, plain = run(go())
     for text, path, c in zip(TEXTS, written, results):
         assert path in constraint.choices  # constrained: a whole taxonomy path, whatever the random model prefers
         check_valid(c, taxonomy, 10)
@@ -106,6 +108,8 @@ def test_the_written_path_is_a_candidate_even_when_retrieval_misses_it(tiny, goo
         assert {s.id for s in c.top_k} == {retrieved, taxonomy.id_for_path(path)}
         assert math.isclose(sum(s.score for s in c.top_k), 1.0, abs_tol=1e-6)
     assert any(len(c.top_k) == 2 for c in results)  # retrieval's one candidate was not the written path
+    # without generate, retrieval alone gives the candidates
+    assert all([s.id for s in c.top_k] == [index.search(t, 1)[0][0]] for t, c in zip(TEXTS, plain))
 
 
 def test_classify_many_keeps_order_matches_one_by_one_and_batches(tiny, small):
@@ -113,8 +117,9 @@ def test_classify_many_keeps_order_matches_one_by_one_and_batches(tiny, small):
 
     async def go():
         async with engine_model(tiny) as model:
-            many = await classify_many(model, TEXTS, taxonomy=taxonomy, index=index, k=3, candidates=5)
-            one = [await classify(model, t, taxonomy=taxonomy, index=index, k=3, candidates=5) for t in TEXTS[:2]]
+            many = await classify_many(model, TEXTS, taxonomy=taxonomy, index=index, k=3, candidates=5, generate=True)
+            one = [await classify(model, t, taxonomy=taxonomy, index=index, k=3, candidates=5, generate=True)
+                       for t in TEXTS[:2]]
             return many, one, model.engine.peak_running
 
     many, one, peak = run(go())

@@ -90,16 +90,25 @@ def _softmax(logps: list[float]) -> list[float]:
     return [e / total for e in exp]
 
 
-async def _classify(model: TaskModel, text: str, retrieved: list[tuple[int, float]], *, taxonomy: Taxonomy,
-                    k: int) -> Classification:
-    messages = classify_messages(text)
+async def _written(model: TaskModel, messages: list[dict], taxonomy: Taxonomy) -> int | None:
+    """The path the model writes under the taxonomy constraint (None when it is not one)."""
     written = await model.complete(messages, max_tokens=PATH_MAX_TOKENS, constraint=path_constraint(taxonomy))
-    chosen = parse_path(taxonomy, written)
+    return parse_path(taxonomy, written)
+
+
+async def _classify(model: TaskModel, text: str, retrieved: list[tuple[int, float]], *, taxonomy: Taxonomy,
+                    k: int, generate: bool = False) -> Classification:
+    messages = classify_messages(text)
     cosine = dict(retrieved)
     ids = list(cosine)
+    chosen = await _written(model, messages, taxonomy) if generate else None
     if chosen is not None and chosen not in cosine:
         ids.append(chosen)
     logps = await model.score(messages, [taxonomy.path(i) for i in ids])
+    if logps is None and not generate:  # no likelihoods (an upstream): the model's constrained pick leads
+        chosen = await _written(model, messages, taxonomy)
+        if chosen is not None and chosen not in cosine:
+            ids.append(chosen)
     if logps is not None:
         ranked = sorted(zip(ids, _softmax(logps)), key=lambda p: -p[1])
         method = "likelihood"
@@ -121,19 +130,21 @@ def _check_args(k: int, candidates: int, taxonomy: Taxonomy, index: CategoryInde
 
 
 async def classify(model: TaskModel, text: str, *, taxonomy: Taxonomy, index: CategoryIndex, k: int = 5,
-                   candidates: int = 20, record_id: str | None = None) -> Classification:
+                   candidates: int = 20, record_id: str | None = None, generate: bool = False) -> Classification:
     """Classify one product text (title first, then brand, bullets, description). `k`: how many
-    candidates to return; `candidates`: how many to retrieve by embedding. Raises ValueError on an
-    empty text (naming `record_id`)."""
+    candidates to return; `candidates`: how many to retrieve by embedding; `generate`: the path the
+    model writes under the taxonomy constraint joins the candidates too (a second pass over the
+    prompt: slower, but reaches categories retrieval missed; always done for a model that cannot
+    score). Raises ValueError on an empty text (naming `record_id`)."""
     _check_text(text, record_id)
     _check_args(k, candidates, taxonomy, index)
     retrieved = await asyncio.to_thread(index.search, text, candidates)  # embedding is CPU work: off the loop
-    return await _classify(model, text, retrieved, taxonomy=taxonomy, k=k)
+    return await _classify(model, text, retrieved, taxonomy=taxonomy, k=k, generate=generate)
 
 
 async def classify_many(model: TaskModel, texts: Sequence[str], *, taxonomy: Taxonomy, index: CategoryIndex,
                         k: int = 5, candidates: int = 20, record_ids: Sequence[str] | None = None,
-                        concurrency: int = DEFAULT_CONCURRENCY) -> list[Classification]:
+                        concurrency: int = DEFAULT_CONCURRENCY, generate: bool = False) -> list[Classification]:
     """`classify` for many texts, in order: retrieval in one embedding batch, then up to `concurrency`
     requests in flight at once so a batching engine runs them together. Every text is checked first."""
     if record_ids is not None and len(record_ids) != len(texts):
@@ -147,6 +158,6 @@ async def classify_many(model: TaskModel, texts: Sequence[str], *, taxonomy: Tax
 
     async def one(text: str, hits: list[tuple[int, float]]) -> Classification:
         async with gate:
-            return await _classify(model, text, hits, taxonomy=taxonomy, k=k)
+            return await _classify(model, text, hits, taxonomy=taxonomy, k=k, generate=generate)
 
     return list(await asyncio.gather(*(one(t, h) for t, h in zip(texts, retrieved))))
