@@ -15,8 +15,8 @@ def quickstart(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Base model (default: the packaged SmolLM2-135M-Instruct).")] = None,
     adapter: Annotated[str, typer.Option("--adapter", help="Registry name of the adapter it trains.")] = "ecommerce-quickstart",
     retrain: Annotated[bool, typer.Option("--retrain", help="Train again even when the adapter exists.")] = False,
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop training after N optimizer steps (default: one epoch).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Evaluate only the first N test examples per task.")] = None,
+    max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Optimizer steps of 8 examples (0: one whole epoch, 74 steps).")] = 40,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Test examples evaluated per task (0: the whole test split).")] = 50,
 ) -> None:
     """Prepare the model, fine-tune a LoRA adapter for product classification and attribute
     extraction on the sample's train split, compare base vs adapter on its test split, write the
@@ -32,7 +32,7 @@ def quickstart(
 
     with user_errors():
         result = run_quickstart(settings(), store(), base_model=model, adapter_name=adapter, retrain=retrain,
-                                max_steps=max_steps, limit=limit, console=console_err,
+                                max_steps=max_steps or None, limit=limit or None, console=console_err,
                                 progress_for=lambda d: rich_progress(console_err, d), stage=stage)
     for ev in result.evals.values():
         print_comparison(ev)
