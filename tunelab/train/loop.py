@@ -131,6 +131,7 @@ def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list],
                 recorder.log(step, metrics)
             progress.update(task, completed=step, loss=f"{loss:.4f}", tps=f"{tps:,.0f}")
             if step % settings.save_every == 0 and step < settings.total_steps:
+                recorder.flush()  # the store's step and metrics reach at least the checkpoint
                 save_checkpoint(ckpt_dir, step, model, optimizer, {"tokens": tokens_done})
     result.final_metrics = {"train_loss": loss if settings.total_steps else float("nan")}
     if evaluate:

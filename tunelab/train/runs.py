@@ -4,6 +4,7 @@ its final metrics or its error. A resumed run drops the metrics logged after its
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, select
@@ -16,9 +17,13 @@ def new_run_id(recipe: str) -> str:
 
 
 class RunRecorder:
+    FLUSH_S = 2.0  # metrics reach the store in batches at most this far apart (one commit per step cost ~1%)
+
     def __init__(self, store: Store, run_id: str) -> None:
         self.store, self.run_id = store, run_id
         self.mirrors: list = []  # e.g. an MlflowMirror: gets every log() and the closing status
+        self._pending: list[tuple[int, dict[str, float]]] = []
+        self._flushed_at = time.monotonic()
 
     @classmethod
     def start(cls, store: Store, cfg, *, run_id: str, base_model: str, output_dir: str, total_steps: int,
@@ -51,20 +56,34 @@ class RunRecorder:
             return run
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
-        with self.store.session() as s:
-            s.add_all(RunMetric(run_id=self.run_id, step=step, name=k, value=float(v)) for k, v in metrics.items())
-            s.get(Run, self.run_id).step = step
+        """Record a step's metrics; written to the store every FLUSH_S seconds, on eval metrics, and
+        before the run finishes, fails or rewinds."""
+        self._pending.append((step, dict(metrics)))
+        if "eval_loss" in metrics or time.monotonic() - self._flushed_at >= self.FLUSH_S:
+            self.flush()
         for m in self.mirrors:
             m.log(step, metrics)
 
+    def flush(self) -> None:
+        self._flushed_at = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        with self.store.session() as s:
+            s.add_all(RunMetric(run_id=self.run_id, step=step, name=k, value=float(v))
+                      for step, metrics in pending for k, v in metrics.items())
+            s.get(Run, self.run_id).step = pending[-1][0]
+
     def rewind(self, step: int) -> None:
         """Forget metrics after `step` (they came from work the crash threw away) and mark running."""
+        self._pending.clear()
         with self.store.session() as s:
             s.execute(delete(RunMetric).where(RunMetric.run_id == self.run_id, RunMetric.step > step))
             run = s.get(Run, self.run_id)
             run.status, run.step, run.error = "running", step, None
 
     def finish(self, metrics: dict, adapter_name: str | None) -> None:
+        self.flush()
         with self.store.session() as s:
             run = s.get(Run, self.run_id)
             run.status, run.final_metrics, run.adapter_name = "completed", metrics, adapter_name
@@ -72,6 +91,7 @@ class RunRecorder:
         self._close("completed")
 
     def fail(self, error: str) -> None:
+        self.flush()
         with self.store.session() as s:
             run = s.get(Run, self.run_id)
             run.status, run.error = "failed", error
