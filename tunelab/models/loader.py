@@ -57,6 +57,17 @@ class LoadedModel:
                            add_generation_prompt=add_generation_prompt)
 
 
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether `precision` (auto | fp32 | bf16) means bf16 on `device`: auto picks it where the
+    hardware runs it fast (CUDA with bf16, CPUs with AMX tiles)."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    # bf16 matmuls are fast on CPUs with AMX tiles; elsewhere they are emulated and slower than fp32
+    return device.type == "cpu" and bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+
+
 def resolve_device(setting: str) -> torch.device:
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

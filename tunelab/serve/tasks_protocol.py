@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tunelab.tasks.ecommerce.datasets.records import Product
+
 MAX_INPUTS = 256
 
 
@@ -30,13 +32,9 @@ class ProductInput(_Request):
     brand: str | None = None
 
     def text(self) -> str:
-        parts = [self.title.strip()]
-        if self.brand:
-            parts.append(f"Brand: {self.brand}")
-        parts += [f"- {b}" for b in self.bullet_points if b.strip()]
-        if self.description.strip():
-            parts.append(self.description.strip())
-        return "\n".join(parts)
+        """The listing as the task prompts read it (`Product.text`: title, brand, bullets, description)."""
+        return Product(id="request", title=self.title.strip(), description=self.description.strip(),
+                       bullet_points=[b for b in self.bullet_points if b.strip()], brand=self.brand).text()
 
 
 def _texts(value: str | ProductInput | list, field: str) -> list[str]:

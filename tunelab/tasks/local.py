@@ -46,8 +46,7 @@ def inference_dtype(precision: str, settings: Settings):
     """torch dtype for `precision` (fp32 | bf16 | auto) on the configured device."""
     import torch
 
-    from tunelab.models.loader import resolve_device
-    from tunelab.train.loop import use_bf16
+    from tunelab.models.loader import resolve_device, use_bf16
 
     if precision not in ("fp32", "bf16", "auto"):
         raise ValueError(f"precision '{precision}' is not one of: fp32, bf16, auto.")

@@ -23,13 +23,12 @@ from tunelab.adapters.lineage import model_fingerprint
 from tunelab.data.records import ClassificationRecord, Record
 from tunelab.eval.metrics import accuracy, macro_f1
 from tunelab.models.encoders import check_labels, load_encoder_classifier, resolve_encoder
-from tunelab.models.loader import resolve_device
+from tunelab.models.loader import resolve_device, use_bf16
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import epoch_order
 from tunelab.train.config import ClassifierConfig
 from tunelab.train.datasets import data_for
-from tunelab.train.loop import use_bf16
 from tunelab.train.model_setup import count_parameters
 from tunelab.train.outputs import plan_steps
 from tunelab.train.session import begin_run, finish_run, run_training

@@ -25,13 +25,12 @@ from tunelab.adapters.registry import AdapterRegistry
 from tunelab.data.records import Message, PreferenceRecord
 from tunelab.models.catalogue import resolve_template_arg
 from tunelab.models.chat_templates import render_chat
-from tunelab.models.loader import load_model
+from tunelab.models.loader import load_model, use_bf16
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import Batch, epoch_order, pack
 from tunelab.train.config import DPOConfig
 from tunelab.train.datasets import data_for
-from tunelab.train.loop import use_bf16
 from tunelab.train.losses import target_logits
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps

@@ -38,15 +38,6 @@ def lr_at(step: int, total: int, warmup: int, peak: float, kind: str) -> float:
     return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-def use_bf16(precision: str, device: torch.device) -> bool:
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    # bf16 matmuls are fast on CPUs with AMX tiles; elsewhere they are emulated and slower than fp32
-    return device.type == "cpu" and bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
-
-
 @dataclass
 class LoopSettings:
     total_steps: int

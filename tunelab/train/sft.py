@@ -14,13 +14,12 @@ from rich.console import Console
 
 from tunelab.adapters.lineage import base_model_hash
 from tunelab.models.catalogue import resolve_template_arg
-from tunelab.models.loader import load_model, resolve_device
+from tunelab.models.loader import load_model, resolve_device, use_bf16
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import batches_for_epoch, pack, pad
 from tunelab.train.config import SFTConfig
 from tunelab.train.datasets import data_for
-from tunelab.train.loop import use_bf16
 from tunelab.train.losses import causal_lm_loss
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps
