@@ -42,7 +42,7 @@ class FakeChatServer:
 
     def register(self, store, name: str = "hosted") -> str:
         """Add the server as upstream `name`; returns the task model spec `name/model`."""
-        from tunelab.serve.providers import UpstreamRegistry
+        from tunelab.upstreams import UpstreamRegistry
 
         UpstreamRegistry(store).add(name, self.url)
         return f"{name}/model"

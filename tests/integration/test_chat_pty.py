@@ -7,7 +7,7 @@ import time
 import pexpect
 import pytest
 
-from tunelab.models.generation import SamplingParams, generate_text
+from tunelab.engine.generation import SamplingParams, generate_text
 
 
 def spawn_chat(home, max_tokens):

@@ -12,9 +12,9 @@ import re
 import jsonschema
 import pytest
 
-from tunelab.models.generation import SamplingParams
-from tunelab.serve.engine.batching import BatchingEngine
-from tunelab.serve.engine.types import Constraint, GenRequest
+from tunelab.engine.generation import SamplingParams
+from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.types import Constraint, GenRequest
 
 pytestmark = pytest.mark.slow
 

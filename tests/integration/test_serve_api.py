@@ -1,6 +1,6 @@
 """The OpenAI-compatible server as a client sees it: a real uvicorn server on loopback serving the
 tiny model with two LoRA adapters (engine: auto), driven by the official `openai` client, with the
-library's own generation (`tunelab.models.generation`) as the reference for exact text."""
+library's own generation (`tunelab.engine.generation`) as the reference for exact text."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from serve_harness import ServerThread, make_lora, metric_value
 
 from tunelab.adapters import AdapterRegistry
 from tunelab.models.catalogue import Catalogue
-from tunelab.models.generation import SamplingParams, generate_text
+from tunelab.engine.generation import SamplingParams, generate_text
 from tunelab.models.loader import load_model
 from tunelab.serve.app import create_app
 from tunelab.settings import Settings

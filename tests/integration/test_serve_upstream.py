@@ -23,8 +23,8 @@ from tunelab.cli import common, upstreams as upstreams_cli
 from tunelab.models.catalogue import Catalogue
 from tunelab.serve.app import create_app
 from tunelab.serve.auth import ApiKeys
-from tunelab.serve.providers import UpstreamRegistry
-from tunelab.serve.providers.vllm import VLLMError, push_adapter
+from tunelab.upstreams import UpstreamRegistry
+from tunelab.upstreams.vllm import VLLMError, push_adapter
 from tunelab.settings import Settings
 from tunelab.store import Store
 

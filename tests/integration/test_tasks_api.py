@@ -14,7 +14,7 @@ from tunelab.adapters import AdapterRegistry
 from tunelab.models.catalogue import Catalogue
 from tunelab.rag import ingest
 from tunelab.serve.app import create_app
-from tunelab.serve.providers import UpstreamRegistry
+from tunelab.upstreams import UpstreamRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.ecommerce.attributes import attribute_json_schema, parse_attribute_spec

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tunelab.models.generation import (
+from tunelab.engine.generation import (
     IncrementalDecoder, SamplingParams, generate_text, sample_next, stream_text,
 )
 

@@ -13,7 +13,7 @@ import typer
 
 from tunelab.cli.common import console, console_err, load
 from tunelab.cli.generate import MaxTokensOpt, ModelOpt, SeedOpt, TemperatureOpt, TemplateOpt, TopPOpt
-from tunelab.models.generation import GenerationResult, SamplingParams, stream_text
+from tunelab.engine.generation import GenerationResult, SamplingParams, stream_text
 
 HELP = "Commands: /reset  /system TEXT  /exit   (Ctrl-C stops an answer, Ctrl-D quits)"
 

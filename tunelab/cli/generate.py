@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from tunelab.cli.common import console_err, load
-from tunelab.models.generation import SamplingParams, stream_text
+from tunelab.engine.generation import SamplingParams, stream_text
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Catalogue model name (default: the default model).")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Maximum tokens to generate.")]

@@ -23,7 +23,7 @@ class UpstreamKind(str, Enum):
 
 
 def _registry():
-    from tunelab.serve.providers import UpstreamRegistry
+    from tunelab.upstreams import UpstreamRegistry
 
     return UpstreamRegistry(store())
 
@@ -71,7 +71,7 @@ def load_adapter(
 ) -> None:
     """Load a registered adapter into a vLLM upstream (POST /v1/load_lora_adapter)."""
     from tunelab.adapters import AdapterRegistry
-    from tunelab.serve.providers.vllm import push_adapter
+    from tunelab.upstreams.vllm import push_adapter
 
     with user_errors():
         info = AdapterRegistry(store(), settings()).get(adapter)

@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 from tunelab.tasks.model import TaskModel, TaskModelError
 
 VERDICT_SCHEMA = {

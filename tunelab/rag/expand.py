@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tunelab.rag.self_query import current_loop_token, run_from_worker
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 from tunelab.tasks.model import TaskModel
 
 SYSTEM = ("You help a product search engine. Rewrite the shopper's question as short search queries that "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from tunelab.rag.filters import Filters
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 from tunelab.tasks.model import TaskModel
 
 T = TypeVar("T")

@@ -24,18 +24,19 @@ from fastapi import FastAPI
 
 from tunelab import __version__
 from tunelab.adapters.registry import AdapterRegistry
+from tunelab.adapters.servable import servable_adapter_paths
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.embedding_service import EmbeddingService
-from tunelab.serve.engine.adapter_pool import AdapterResolver
-from tunelab.serve.engine.types import GenerationEngine
+from tunelab.engine.adapter_pool import AdapterResolver
+from tunelab.engine.types import GenerationEngine
 from tunelab.serve.errors import install_error_handlers
-from tunelab.serve.generation_service import GenerationService, adapter_resolver
+from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
-from tunelab.serve.providers.client import UpstreamClient
-from tunelab.serve.providers.registry import UpstreamRegistry
+from tunelab.upstreams.client import UpstreamClient
+from tunelab.upstreams.registry import UpstreamRegistry
 from tunelab.serve.tasks_service import TasksService
 from tunelab.serve.routes import ROUTERS
 from tunelab.settings import Settings
@@ -66,13 +67,13 @@ def _construct(cls, loaded: LoadedModel, resolver: AdapterResolver, settings: Se
 
 
 def lazy_constraint_backend(loaded: LoadedModel):
-    """The constrained-decoding backend (tunelab.serve.engine.constraints, llguidance) for the
+    """The constrained-decoding backend (tunelab.engine.constraints, llguidance) for the
     sequential engine, built on the first constrained request; None when it is not installed (then
     a constrained request is a 400 that says so)."""
     if importlib.util.find_spec("llguidance") is None:
         return None
     try:
-        from tunelab.serve.engine.constraints import ConstraintBackend
+        from tunelab.engine.constraints import ConstraintBackend
     except ImportError:
         return None
     built: list = []
@@ -93,14 +94,14 @@ def engine_factory_for(kind: str = "auto") -> EngineFactory:
     def factory(loaded: LoadedModel, resolver: AdapterResolver, settings: Settings) -> GenerationEngine:
         if kind in ("auto", "batching"):
             try:
-                from tunelab.serve.engine.batching import BatchingEngine
+                from tunelab.engine.batching import BatchingEngine
             except ImportError as exc:
                 if kind == "batching":
                     raise ModelError(f"The batching engine is not available: {exc}") from exc
                 log.warning("the batching engine is not available (%s); using the sequential engine", exc)
             else:
                 return _construct(BatchingEngine, loaded, resolver, settings)
-        from tunelab.serve.engine.sequential import SequentialEngine
+        from tunelab.engine.sequential import SequentialEngine
 
         return _construct(SequentialEngine, loaded, resolver, settings,
                           constraint_backend=lazy_constraint_backend(loaded))
@@ -125,7 +126,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         base = loaded or await anyio.to_thread.run_sync(
             lambda: load_model(model or settings.default_model, settings, store=store))
         registry = AdapterRegistry(store, settings)
-        gen_engine = factory(base, adapter_resolver(registry, base), settings)
+        gen_engine = factory(base, servable_adapter_paths(registry, base.name), settings)
         await gen_engine.start()
         metrics = ServeMetrics()
         upstreams = UpstreamClient(UpstreamRegistry(store), timeout_s=settings.upstream_timeout_s,

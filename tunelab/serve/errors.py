@@ -16,8 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from tunelab.adapters.errors import UnknownAdapterError
+from tunelab.adapters.servable import AdapterNotServableError
 from tunelab.models.errors import ModelError, UnknownModelError
-from tunelab.serve.engine.types import QueueFullError
+from tunelab.engine.types import QueueFullError
 
 log = logging.getLogger("tunelab.serve")
 
@@ -82,6 +83,8 @@ def from_exception(exc: BaseException) -> APIError:
                               code="queue_full", headers={"Retry-After": str(retry)})
     if isinstance(exc, (UnknownAdapterError, UnknownModelError)):
         return NotFoundError(str(exc), param="model", code="model_not_found")
+    if isinstance(exc, AdapterNotServableError):
+        return APIError(str(exc), param="model")
     if isinstance(exc, (ModelError, ValueError)):  # adapter that does not fit, unsupported constraint...
         return APIError(str(exc))
     log.exception("unexpected error while serving a request", exc_info=exc)

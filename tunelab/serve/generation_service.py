@@ -17,18 +17,16 @@ from typing import AsyncIterator, Awaitable
 
 from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry
+from tunelab.adapters.servable import SERVED_KINDS, AdapterNotServableError, check_servable
 from tunelab.models.errors import ChatTemplateError
-from tunelab.models.generation import SamplingParams
+from tunelab.engine.generation import SamplingParams
 from tunelab.models.loader import LoadedModel
-from tunelab.serve.engine.types import Constraint, GenerationEngine, GenRequest, TokenEvent
+from tunelab.engine.types import Constraint, GenerationEngine, GenRequest, TokenEvent
 from tunelab.serve.errors import APIError, NotFoundError, from_exception
 from tunelab.serve.metrics import ServeMetrics
 from tunelab.serve.protocol import ChatMessage, Model
-from tunelab.serve.providers.registry import UpstreamInfo
+from tunelab.upstreams.registry import UpstreamInfo
 from tunelab.settings import Settings
-
-SERVED_KINDS = ("lora",)  # adapter kinds the generation engine can put on the base model
-
 
 @dataclass(frozen=True)
 class Target:
@@ -38,26 +36,6 @@ class Target:
     adapter: str | None = None
     upstream: UpstreamInfo | None = None
     remote_model: str | None = None  # the upstream's own id for it
-
-
-def adapter_resolver(registry: AdapterRegistry, base: LoadedModel):
-    """name -> adapter folder, for the engine; refuses adapters that do not belong to `base`."""
-
-    def resolve(name: str) -> str:
-        info = registry.get(name)  # UnknownAdapterError (404) when not registered
-        check_servable(info, base.name)
-        return info.path
-
-    return resolve
-
-
-def check_servable(info: AdapterInfo, base_name: str) -> None:
-    if info.kind not in SERVED_KINDS:
-        raise APIError(f"Adapter '{info.name}' is a {info.kind} adapter; the server runs LoRA adapters on the "
-                       f"base model (export a merged model and serve it as a base model instead).", param="model")
-    if info.base_model != base_name:
-        raise APIError(f"Adapter '{info.name}' was trained on base model '{info.base_model}', but this server runs "
-                       f"'{base_name}'. Start a server for it: tunelab serve --model {info.base_model}", param="model")
 
 
 @dataclass
@@ -216,7 +194,10 @@ class GenerationService:
             info = self.registry.get(model)
         except UnknownAdapterError:
             raise self.not_found(model) from None
-        check_servable(info, self.base_name)
+        try:
+            check_servable(info, self.base_name)
+        except AdapterNotServableError as exc:
+            raise from_exception(exc) from None
         return Target(model, adapter=model)
 
     def not_found(self, model: str) -> NotFoundError:

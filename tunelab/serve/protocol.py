@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-from tunelab.models.generation import SamplingParams
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.generation import SamplingParams
+from tunelab.engine.types import Constraint
 
 MAX_N = 16  # choices per request
 MAX_STOP = 16  # stop strings per request

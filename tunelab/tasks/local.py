@@ -14,9 +14,10 @@ from typing import AsyncIterator
 import anyio
 
 from tunelab.adapters.registry import AdapterRegistry
+from tunelab.adapters.servable import servable_adapter_paths
 from tunelab.models.catalogue import Catalogue
 from tunelab.models.loader import LoadedModel, load_model
-from tunelab.serve.providers.registry import UpstreamRegistry
+from tunelab.upstreams.registry import UpstreamRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.model import EngineTaskModel, TaskModel, UpstreamTaskModel
@@ -54,10 +55,8 @@ def inference_dtype(precision: str, settings: Settings):
 
 
 def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
-    from tunelab.serve.engine.batching import BatchingEngine
-    from tunelab.serve.generation_service import adapter_resolver
-
-    return BatchingEngine(loaded, adapter_paths=adapter_resolver(registry, loaded),
+    from tunelab.engine.batching import BatchingEngine
+    return BatchingEngine(loaded, adapter_paths=servable_adapter_paths(registry, loaded.name),
                           max_batch_size=settings.max_batch_size, max_queue=max(settings.max_queue, 4096),
                           max_loaded_adapters=settings.max_loaded_adapters)
 
@@ -93,7 +92,7 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
                                            name=spec))
             else:
                 if client is None:
-                    from tunelab.serve.providers.client import UpstreamClient
+                    from tunelab.upstreams.client import UpstreamClient
 
                     client = UpstreamClient(upstreams, timeout_s=settings.upstream_timeout_s,
                                             retries=settings.upstream_retries)

@@ -14,9 +14,9 @@ import uuid
 from functools import lru_cache
 from typing import Any, Protocol
 
-from tunelab.models.generation import SamplingParams
+from tunelab.engine.generation import SamplingParams
 from tunelab.models.loader import LoadedModel
-from tunelab.serve.engine.types import Constraint, GenerationEngine, GenRequest, QueueFullError, ScoreRequest
+from tunelab.engine.types import Constraint, GenerationEngine, GenRequest, QueueFullError, ScoreRequest
 
 
 class TaskModelError(RuntimeError):
@@ -169,18 +169,14 @@ class UpstreamTaskModel:
         body = {"model": self.remote_model, "messages": messages, "temperature": 0, "max_tokens": max_tokens,
                 **response_format_for(constraint, self.upstream.kind)}
         try:
-            resp = await self.client.send(self.upstream, "POST", "/chat/completions", json_body=body)
-            raw = await resp.aread()
-            await resp.aclose()
+            data = await self.client.post_json(self.upstream, "/chat/completions", body)
         except Exception as exc:  # UpstreamError carries its own message
             raise TaskModelError(f"{self.name}: {exc}") from exc
-        if resp.status_code >= 400:
-            raise TaskModelError(f"{self.name} answered HTTP {resp.status_code}: {raw[:300].decode(errors='replace')}")
         try:
-            text = json.loads(raw)["choices"][0]["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            text = data["choices"][0]["message"]["content"] or ""
+        except (KeyError, IndexError, TypeError) as exc:
             raise TaskModelError(f"{self.name} sent an answer that is not an OpenAI chat completion: "
-                                 f"{raw[:200].decode(errors='replace')}") from exc
+                                 f"{str(data)[:200]}") from exc
         return unwrap(text, constraint, self.upstream.kind)
 
     async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:

@@ -13,7 +13,7 @@ import pytest
 from tunelab.eval.judge import (
     VERDICT_SCHEMA, Verdict, default_rubric, judge_messages, judge_metrics, judge_one, parse_verdict,
 )
-from tunelab.serve.providers.registry import UpstreamRegistry
+from tunelab.upstreams.registry import UpstreamRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.local import open_task_models

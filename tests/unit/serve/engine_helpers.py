@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from tunelab.models.generation import SamplingParams, generate_text
+from tunelab.engine.generation import SamplingParams, generate_text
 from tunelab.models.loader import LoadedModel
-from tunelab.serve.engine.types import GenRequest
+from tunelab.engine.types import GenRequest
 
 PROMPTS = ["The quick brown fox", "Wireless earbuds with noise cancelling", "Hello!",
            "Stainless steel water bottle, 750 ml, keeps drinks cold"]

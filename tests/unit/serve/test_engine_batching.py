@@ -10,9 +10,9 @@ import pytest
 from engine_helpers import PROMPTS, collect, make_foreign_lora, make_lora, reference, request, with_adapter
 
 from tunelab.models.errors import ModelSourceError
-from tunelab.models.generation import SamplingParams
-from tunelab.serve.engine.batching import BatchingEngine
-from tunelab.serve.engine.types import GenerationEngine, QueueFullError
+from tunelab.engine.generation import SamplingParams
+from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.types import GenerationEngine, QueueFullError
 
 GREEDY = SamplingParams(max_tokens=24, temperature=0)
 
@@ -299,7 +299,7 @@ def test_context_limit(load_tiny, adapters):
 
 
 def _ids_request(rid, ids):
-    from tunelab.serve.engine.types import GenRequest
+    from tunelab.engine.types import GenRequest
 
     return GenRequest(request_id=rid, prompt_ids=ids, params=GREEDY)
 

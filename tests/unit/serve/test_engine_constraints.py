@@ -13,9 +13,9 @@ import pytest
 import torch
 from engine_helpers import PROMPTS, collect, reference, request
 
-from tunelab.models.generation import SamplingParams
-from tunelab.serve.engine.batching import BatchingEngine
-from tunelab.serve.engine.constraints import (
+from tunelab.engine.generation import SamplingParams
+from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.constraints import (
     ConstraintBackend,
     ConstraintError,
     apply_bitmask,
@@ -23,7 +23,7 @@ from tunelab.serve.engine.constraints import (
     new_bitmask,
     rust_regex_escape,
 )
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 
 WORD = r"^[a-z ]{1,%d}$"
 SCHEMA = {  # bounded: ASCII-only strings of limited length, so the longest valid output fits max_tokens

@@ -12,11 +12,11 @@ import torch
 from engine_helpers import PROMPTS, collect, make_lora, reference, request, with_adapter
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.models.generation import SamplingParams
-from tunelab.serve.engine.batching import BatchingEngine
-from tunelab.serve.engine.scoring import score_options
-from tunelab.serve.engine.sequential import SequentialEngine
-from tunelab.serve.engine.types import ScoreRequest
+from tunelab.engine.generation import SamplingParams
+from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.scoring import score_options
+from tunelab.engine.sequential import SequentialEngine
+from tunelab.engine.types import ScoreRequest
 
 OPTION_TEXTS = ["Paris", " shoes, size 42", "The capital of France is Paris.", "🙂", " blue"]
 

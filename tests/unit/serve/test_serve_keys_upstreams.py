@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from tunelab.serve.auth import ApiKeys
-from tunelab.serve.providers import UnknownUpstreamError, UpstreamRegistry
-from tunelab.serve.providers.client import UpstreamClient
+from tunelab.upstreams import UnknownUpstreamError, UpstreamRegistry
+from tunelab.serve.upstream_proxy import forward
+from tunelab.upstreams.client import UpstreamClient
 from tunelab.store import ApiKey
 
 
@@ -62,7 +63,7 @@ def run_client(store, handler, **kw):
     async def go():
         client = UpstreamClient(reg, transport=httpx.MockTransport(handler), backoff_s=0.01, **kw)
         try:
-            resp = await client.forward(up, "chat/completions", {"model": "remote/m", "messages": []},
+            resp = await forward(client, up, "chat/completions", {"model": "remote/m", "messages": []},
                                         remote_model="m", model_id="remote/m", stream=False)
             return resp.status_code, resp.body
         finally:

@@ -4,7 +4,7 @@ constraint a request builds."""
 import pytest
 from pydantic import ValidationError
 
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 from tunelab.serve.protocol import (
     AdapterRequest, ChatCompletionChunk, ChatCompletionRequest, ChoiceDelta, ChunkChoice, CompletionRequest,
     EmbeddingRequest,

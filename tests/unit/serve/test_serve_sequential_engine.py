@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.models.generation import SamplingParams, generate_text
-from tunelab.serve.engine.sequential import ConstraintUnsupportedError, SequentialEngine
-from tunelab.serve.engine.types import Constraint, GenRequest, QueueFullError
+from tunelab.engine.generation import SamplingParams, generate_text
+from tunelab.engine.sequential import ConstraintUnsupportedError, SequentialEngine
+from tunelab.engine.types import Constraint, GenRequest, QueueFullError
 
 PROMPT = "Wireless earbuds with a charging case"
 

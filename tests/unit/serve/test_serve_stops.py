@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from tunelab.serve.engine.stops import StopStrings
+from tunelab.engine.stops import StopStrings
 
 
 def stream(pieces, stops):

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import numpy as np
 
-from tunelab.serve.engine.batching import BatchingEngine
+from tunelab.engine.batching import BatchingEngine
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 from tunelab.tasks.model import EngineTaskModel
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.models.generation import SamplingParams, generate_text
-from tunelab.serve.engine.batching import BatchingEngine
-from tunelab.serve.engine.sequential import SequentialEngine
-from tunelab.serve.engine.types import Constraint, GenRequest
+from tunelab.engine.generation import SamplingParams, generate_text
+from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.sequential import SequentialEngine
+from tunelab.engine.types import Constraint, GenRequest
 from tunelab.tasks.model import EngineTaskModel, TaskModelError
 
 MESSAGES = [{"role": "system", "content": "You classify products."},

@@ -14,7 +14,7 @@ from typing import AsyncIterator
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from tunelab.serve.engine.types import TokenEvent
+from tunelab.engine.types import TokenEvent
 from tunelab.serve.errors import APIError, from_exception
 from tunelab.serve.generation_service import ChoiceStream, GenerationService
 from tunelab.serve.protocol import (
@@ -22,6 +22,7 @@ from tunelab.serve.protocol import (
     ChoiceLogprobs, ChunkChoice, TokenLogprob, TopLogprob, Usage,
 )
 from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
+from tunelab.serve.upstream_proxy import forward
 
 router = APIRouter(tags=["chat"])
 
@@ -52,7 +53,7 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
         if hits is not None:  # the grounded conversation goes on, without our own fields
             payload = {k: v for k, v in payload.items() if not k.startswith("tunelab_")}
             payload["messages"] = [m.model_dump(exclude_none=True) for m in body.messages]
-        return await state.upstreams.forward(target.upstream, "chat/completions", payload,
+        return await forward(state.upstreams, target.upstream, "chat/completions", payload,
                                              remote_model=target.remote_model, model_id=target.model,
                                              stream=bool(body.stream))
     prompt_ids = svc.chat_prompt_ids(body.messages)

@@ -10,12 +10,13 @@ from typing import AsyncIterator
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from tunelab.serve.engine.types import TokenEvent
+from tunelab.engine.types import TokenEvent
 from tunelab.serve.errors import from_exception
 from tunelab.serve.generation_service import ChoiceStream, GenerationService
 from tunelab.serve.protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Usage
 from tunelab.serve.routes.chat import FINGERPRINT
 from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
+from tunelab.serve.upstream_proxy import forward
 
 router = APIRouter(tags=["completions"])
 
@@ -38,7 +39,7 @@ async def create_completion(body: CompletionRequest, request: Request) -> Respon
     svc: GenerationService = state.generation
     target = svc.resolve(body.model)
     if target.upstream is not None:
-        return await state.upstreams.forward(target.upstream, "completions", await request.json(),
+        return await forward(state.upstreams, target.upstream, "completions", await request.json(),
                                              remote_model=target.remote_model, model_id=target.model,
                                              stream=bool(body.stream))
     prompts = [svc.text_prompt_ids(p) for p in body.prompts()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from tunelab.serve.protocol import Model, ModelList
+from tunelab.serve.upstream_proxy import upstream_models
 
 router = APIRouter(tags=["models"])
 
@@ -15,7 +16,7 @@ async def _all(request: Request) -> list[Model]:
     data = state.generation.models()
     if state.embeddings is not None:
         data += state.embeddings.models()
-    return data + await state.upstreams.models()
+    return data + await upstream_models(state.upstreams)
 
 
 @router.get("/v1/models", response_model=ModelList)

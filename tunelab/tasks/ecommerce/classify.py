@@ -19,7 +19,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.prompts import classify_messages
 from tunelab.tasks.ecommerce.taxonomy import SEPARATOR, Taxonomy, UnknownCategoryError

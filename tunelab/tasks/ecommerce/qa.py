@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT, qa_messages
 from tunelab.tasks.model import TaskModel
 

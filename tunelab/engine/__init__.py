@@ -1,5 +1,5 @@
 """Generation engines behind the server. `types.py` is the contract between routes and engines."""
 
-from tunelab.serve.engine.types import Constraint, EngineStats, GenerationEngine, GenRequest, TokenEvent
+from tunelab.engine.types import Constraint, EngineStats, GenerationEngine, GenRequest, TokenEvent
 
 __all__ = ["Constraint", "EngineStats", "GenerationEngine", "GenRequest", "TokenEvent"]

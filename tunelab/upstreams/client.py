@@ -1,10 +1,10 @@
-"""Talking to upstreams over HTTP (httpx): their model lists, and forwarding requests to them.
+"""Talking to upstreams over HTTP (httpx): their model lists, and sending requests to them.
 
-`UpstreamClient` lives on `app.state.upstreams`. A request for `NAME/model` is sent to upstream
-NAME with `model` rewritten to the upstream's own id, streamed back as it arrives (SSE relayed
-line by line with `model` set back to `NAME/model`). 429, 5xx and failed connections are retried
+`UpstreamClient.send` posts to an upstream with retries: 429, 5xx and failed connections are retried
 with exponential backoff (Retry-After honoured); a read timeout is not retried, since the upstream
-may still be generating. Upstream errors come back as OpenAI error bodies.
+may still be generating. What goes wrong raises `UpstreamError` (an HTTP-like status, a message and a
+code). The client returns library values (httpx responses, parsed JSON, model ids): shaping them into
+an HTTP answer of our own is the server's job (`tunelab.serve.upstream_proxy`).
 """
 
 from __future__ import annotations
@@ -13,29 +13,24 @@ import asyncio
 import json
 import logging
 import time
-from typing import AsyncIterator
 
 import httpx
-from starlette.responses import JSONResponse, Response
 
-from tunelab.serve.errors import error_body, error_response
-from tunelab.serve.protocol import Model
-from tunelab.serve.providers.registry import UpstreamInfo, UpstreamRegistry
-from tunelab.serve.sse import DONE, EventStreamResponse, sse
+from tunelab.upstreams.registry import UpstreamInfo, UpstreamRegistry
 
-log = logging.getLogger("tunelab.serve.upstreams")
+log = logging.getLogger("tunelab.upstreams")
 
 MODELS_TTL_S = 30.0  # how long an upstream's model list is trusted
 MODELS_TIMEOUT_S = 5.0
 
 
 class UpstreamError(Exception):
+    """An upstream failed: `status` is what our server answers for it (502 unreachable, 504 timeout,
+    or the upstream's own status), `code` an OpenAI-style error code."""
+
     def __init__(self, status: int, message: str, code: str) -> None:
         super().__init__(message)
         self.status, self.message, self.code = status, message, code
-
-    def response(self) -> JSONResponse:
-        return error_response(self.status, self.message, type="upstream_error", code=self.code)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -44,6 +39,23 @@ def _retry_after(resp: httpx.Response) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def error_message(u: UpstreamInfo, status: int, raw: bytes) -> tuple[dict | None, str]:
+    """An upstream's error body: (its OpenAI `error` object, if it sent one, message prefixed with the
+    upstream's name; a plain message naming the upstream and its status otherwise)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        err = dict(data["error"])
+        err["message"] = f"Upstream '{u.name}': {err.get('message', '')}"
+        for key in ("type", "param", "code"):
+            err.setdefault(key, None)
+        return err, err["message"]
+    text = raw.decode("utf-8", "replace").strip()[:500] or f"HTTP {status}"
+    return None, f"Upstream '{u.name}' answered {status}: {text}"
 
 
 class UpstreamClient:
@@ -67,15 +79,10 @@ class UpstreamClient:
 
     # -- model lists ------------------------------------------------------------------------------
 
-    async def models(self) -> list[Model]:
+    async def all_model_ids(self) -> list[tuple[UpstreamInfo, list[str]]]:
+        """Every upstream with its model ids (asked of all of them at once)."""
         ups = self.list()
-        lists = await asyncio.gather(*(self.model_ids(u) for u in ups))
-        out = []
-        for u, ids in zip(ups, lists):
-            created = int(u.created_at.timestamp()) if u.created_at else 0
-            out += [Model(id=f"{u.name}/{m}", created=created, owned_by=u.name, parent=u.name,
-                          tunelab_kind="upstream") for m in ids]
-        return out
+        return list(zip(ups, await asyncio.gather(*(self.model_ids(u) for u in ups))))
 
     async def model_ids(self, u: UpstreamInfo) -> list[str]:
         """The upstream's models: its configured list, else what its /models says (cached)."""
@@ -126,62 +133,19 @@ class UpstreamClient:
             await asyncio.sleep(min(self.max_backoff_s, delay if delay is not None else wait))
         raise AssertionError("unreachable")
 
-    async def forward(self, u: UpstreamInfo, path: str, body: dict, *, remote_model: str, model_id: str,
-                      stream: bool) -> Response:
-        """Send an OpenAI request on to upstream `u` and answer with what it says."""
-        try:
-            resp = await self.send(u, "POST", path, json_body={**body, "model": remote_model})
-        except UpstreamError as exc:
-            return exc.response()
-        if resp.status_code >= 400:
-            raw = await resp.aread()
-            await resp.aclose()
-            return self._error(u, resp.status_code, raw)
-        if stream and resp.headers.get("content-type", "").startswith("text/event-stream"):
-            return EventStreamResponse(self._relay(u, resp, model_id))
+    async def post_json(self, u: UpstreamInfo, path: str, body: dict) -> dict:
+        """POST `body` and return the upstream's JSON answer; UpstreamError for an error status or an
+        answer that is not JSON."""
+        resp = await self.send(u, "POST", path, json_body=body)
         raw = await resp.aread()
         await resp.aclose()
+        if resp.status_code >= 400:
+            raise UpstreamError(resp.status_code, error_message(u, resp.status_code, raw)[1], "upstream_error")
         try:
             data = json.loads(raw)
         except ValueError:
-            return self._error(u, 502, raw)
-        if isinstance(data, dict) and "model" in data:
-            data["model"] = model_id
-        return JSONResponse(data, status_code=resp.status_code)
-
-    async def _relay(self, u: UpstreamInfo, resp: httpx.Response, model_id: str) -> AsyncIterator[str]:
-        try:
-            async for line in resp.aiter_lines():
-                if line.startswith("data:"):
-                    payload = line[5:].strip()
-                    if payload and payload != "[DONE]":
-                        try:
-                            obj = json.loads(payload)
-                            if isinstance(obj, dict) and "model" in obj:
-                                obj["model"] = model_id
-                                line = "data: " + json.dumps(obj, ensure_ascii=False)
-                        except ValueError:
-                            pass
-                yield line + "\n"
-        except httpx.HTTPError as exc:
-            yield sse(error_body(f"Upstream '{u.name}' broke off the stream: {type(exc).__name__}: {exc}",
-                                 type="upstream_error", code="upstream_error"))
-            yield DONE
-        finally:
-            await resp.aclose()
-
-    @staticmethod
-    def _error(u: UpstreamInfo, status: int, raw: bytes) -> JSONResponse:
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and isinstance(data.get("error"), dict):
-            err = dict(data["error"])
-            err["message"] = f"Upstream '{u.name}': {err.get('message', '')}"
-            for key in ("type", "param", "code"):
-                err.setdefault(key, None)
-            return JSONResponse({"error": err}, status_code=status)
-        text = raw.decode("utf-8", "replace").strip()[:500] or f"HTTP {status}"
-        return error_response(status, f"Upstream '{u.name}' answered {status}: {text}", type="upstream_error",
-                              code="upstream_error")
+            raise UpstreamError(502, f"Upstream '{u.name}' sent an answer that is not JSON: "
+                                f"{raw[:200].decode(errors='replace')}", "upstream_error") from None
+        if not isinstance(data, dict):
+            raise UpstreamError(502, f"Upstream '{u.name}' sent JSON that is not an object.", "upstream_error")
+        return data

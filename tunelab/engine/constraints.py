@@ -26,7 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from tunelab.serve.engine.types import Constraint
+from tunelab.engine.types import Constraint
 
 # JSON as `json.dumps` writes it: one space after ',' and ':' and no other whitespace outside strings,
 # so a model cannot spin on newlines and a bounded schema gives bounded output.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Literal, Protocol
 
-from tunelab.models.generation import SamplingParams
+from tunelab.engine.generation import SamplingParams
 
 
 @dataclass(frozen=True)

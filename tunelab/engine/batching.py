@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 import torch
 
 from tunelab.models.errors import ModelSourceError
-from tunelab.models.generation import IncrementalDecoder, first_stop, sample_next, token_logprobs
+from tunelab.engine.generation import IncrementalDecoder, first_stop, sample_next, token_logprobs
 from tunelab.models.loader import LoadedModel
 from tunelab.models.peft_loading import adapter_config, check_adapter_folder
-from tunelab.serve.engine.constraints import ConstraintBackend, ConstraintMatcher
-from tunelab.serve.engine.scoring import check_score_request, score_options
-from tunelab.serve.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
+from tunelab.engine.constraints import ConstraintBackend, ConstraintMatcher
+from tunelab.engine.scoring import check_score_request, score_options
+from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
 
 BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 
 from tunelab.adapters.registry import AdapterInfo
-from tunelab.serve.providers.registry import UpstreamInfo
+from tunelab.upstreams.registry import UpstreamInfo
 
 
 class VLLMError(ValueError):

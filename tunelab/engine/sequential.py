@@ -1,7 +1,7 @@
 """The simple engine: one request at a time, token by token, on one worker thread.
 
 Requests wait in a bounded queue (`QueueFullError` past `max_queue` waiting); the worker runs each
-with a KV cache exactly as `tunelab.models.generation.stream_text` does (same sampling, same seeded
+with a KV cache exactly as `tunelab.engine.generation.stream_text` does (same sampling, same seeded
 generator, so the same seed gives the same text as `tunelab generate`), with the request's adapter
 active (`AdapterPool`: PEFT multi-adapter, LRU cap). Closing the iterator sets the request's cancel
 flag, which the worker checks before every token. It is the naive baseline of the throughput
@@ -25,12 +25,12 @@ from typing import Any, AsyncIterator, Callable, Iterator, Protocol
 import torch
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.models.generation import IncrementalDecoder, sample_next
+from tunelab.engine.generation import IncrementalDecoder, sample_next
 from tunelab.models.loader import LoadedModel
-from tunelab.serve.engine.adapter_pool import AdapterPool, AdapterResolver
-from tunelab.serve.engine.scoring import check_score_request, score_options
-from tunelab.serve.engine.stops import StopStrings
-from tunelab.serve.engine.types import Constraint, EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
+from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
+from tunelab.engine.scoring import check_score_request, score_options
+from tunelab.engine.stops import StopStrings
+from tunelab.engine.types import Constraint, EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
 
 
 class ConstraintUnsupportedError(ValueError):
