@@ -77,7 +77,7 @@ def per_token_ms(groups: list[list[dict]]) -> float:
 async def bench(args) -> dict:
     import torch
 
-    from tunelab.engine.generation import SamplingParams
+    from tunelab.engine.sampling import SamplingParams
     from tunelab.models.loader import load_model
     from tunelab.engine.batching import BatchingEngine
     from tunelab.engine.constraints import ConstraintBackend

@@ -12,7 +12,7 @@ import re
 import jsonschema
 import pytest
 
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.types import Constraint, GenRequest
 

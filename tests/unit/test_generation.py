@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from tunelab.engine.generation import (
-    IncrementalDecoder, SamplingParams, generate_text, sample_next, stream_text,
-)
+from tunelab.engine.detokenize import IncrementalDecoder
+from tunelab.engine.generation import generate_text, stream_text
+from tunelab.engine.sampling import SamplingParams, sample_next
 
 
 def test_greedy_matches_transformers_generate(tiny):

@@ -1,89 +1,136 @@
-"""Several PEFT adapters on one base model, keyed by registry name, with an LRU cap.
+"""LoRA adapters on one base model, keyed by registry name, with an LRU cap; both engines use it.
 
-`AdapterPool.use(name)` makes `name` the active adapter (loading it first, evicting the least
-recently used one when the cap is reached) and yields the model to call; `use(None)` yields the
-plain base model (PEFT's `disable_adapter()`). Not thread-safe: an engine calls it from the one
-thread that runs the model.
+`ensure(name, busy)` puts adapter `name` on the model (evicting the least recently used one that no
+running request uses, at the cap); `forward(input_ids, adapters, ...)` runs one batch whose rows name
+their adapters (PEFT's mixed-adapter batches; None is the plain base); `use(name)` yields the model
+with one adapter active. A load that fails takes out the LoRA layers PEFT injected before it found the
+weights do not fit. Not thread-safe: an engine calls it from the one thread that runs the model.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import torch
+
+from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.models.errors import ModelSourceError
 from tunelab.models.loader import LoadedModel
-from tunelab.models.peft_loading import attach_adapters, check_adapter_folder
+from tunelab.models.peft_loading import adapter_config, check_adapter_folder
 
 AdapterResolver = Callable[[str], "str | Path"]  # registry name -> PEFT folder; raises UnknownAdapterError
-
-
-def peft_key(name: str) -> str:
-    """A PEFT adapter key for a registry name (PEFT keys are module names: no '.')."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", name)
-    return safe if safe == name else f"{safe}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
 
 
 class AdapterPool:
-    def __init__(self, loaded: LoadedModel, resolver: AdapterResolver, max_loaded: int = 8) -> None:
+    def __init__(self, loaded: LoadedModel, adapter_paths: AdapterResolver, max_loaded: int = 8) -> None:
         if max_loaded < 1:
-            raise ValueError("max_loaded must be at least 1")
-        self.loaded, self.resolver, self.max_loaded = loaded, resolver, max_loaded
+            raise ValueError("max_loaded_adapters must be at least 1.")
+        self.loaded, self.adapter_paths, self.max_loaded = loaded, adapter_paths, max_loaded
+        self.base = loaded.model
         self.peft: Any = None  # the peft.PeftModel once the first adapter is attached
         self._lru: OrderedDict[str, str] = OrderedDict()  # name -> PEFT key, least recently used first
+        self._next_key = 0
 
     def names(self) -> list[str]:
         return list(self._lru)
 
-    def load(self, name: str) -> str:
-        """Make sure `name` is on the model (most recently used now); returns its PEFT key."""
+    def ensure(self, name: str, busy: set[str] | frozenset = frozenset()) -> bool:
+        """Make `name` loaded (most recently used now). False when the cap is reached and every loaded
+        adapter is in `busy` (used by running requests): try again once one finishes."""
         if name in self._lru:
             self._lru.move_to_end(name)
-            return self._lru[name]
-        path = self.resolver(name)
-        while len(self._lru) >= self.max_loaded:
-            self.unload(next(iter(self._lru)))
-        key = peft_key(name)
-        if self.peft is None:
-            self.peft = attach_adapters(self.loaded, {key: path})
-        else:
-            check_adapter_folder(path)
-            try:
-                self.peft.load_adapter(str(path), adapter_name=key, is_trainable=False,
-                                       torch_device=str(self.loaded.device))
-            except (RuntimeError, ValueError, KeyError) as exc:
-                raise ModelSourceError(f"Adapter '{name}' ({path}) does not fit model '{self.loaded.name}': "
-                                       f"{type(exc).__name__}: {str(exc)[:300]}") from exc
-            self.peft.eval()
-        self._lru[name] = key
-        return key
+            return True
+        if len(self._lru) >= self.max_loaded:
+            idle = [n for n in self._lru if n not in busy]
+            if not idle:
+                return False
+            self.unload(idle[0])
+        self._load(name)
+        return True
 
     def unload(self, name: str) -> None:
         """Take `name` off the model. The last one unwraps the PEFT model (PEFT cannot run with no
         adapter at all), leaving the plain base model as it was."""
+        if name not in self._lru:
+            raise UnknownAdapterError(name, self.names())
         key = self._lru.pop(name)
         if not self._lru:
-            self.peft.unload()  # removes the LoRA layers without merging them
+            self.base = self.peft.unload()  # removes the LoRA layers without merging them
             self.peft = None
-        else:
-            if key in self.peft.active_adapters:
-                self.peft.set_adapter(next(iter(self._lru.values())))
-            self.peft.delete_adapter(key)
+            return
+        if key in self.peft.active_adapters:  # PEFT warns when the active one goes: pick another first
+            self.peft.set_adapter(next(iter(self._lru.values())))
+        self.peft.delete_adapter(key)
+
+    def forward(self, input_ids: torch.Tensor, adapters: list[str | None], **kwargs):
+        """One forward pass, row r with adapter `adapters[r]` (loaded already; None = the base)."""
+        kwargs = {"use_cache": True, "logits_to_keep": 1, **kwargs, "input_ids": input_ids}
+        if self.peft is None:
+            return self.base(**kwargs)
+        return self.peft(adapter_names=[self._lru[a] if a is not None else BASE for a in adapters], **kwargs)
 
     @contextmanager
     def use(self, name: str | None) -> Iterator[Any]:
-        """The model to call with `name` active; None: the base model, adapters switched off."""
+        """The model to call with `name` active (loaded first); None: the base model."""
         if name is None:
             if self.peft is None:
-                yield self.loaded.model
+                yield self.base
                 return
             with self.peft.disable_adapter():
                 yield self.peft
             return
-        key = self.load(name)
-        self.peft.set_adapter(key)
+        self.ensure(name)
+        self.peft.set_adapter(self._lru[name])
         yield self.peft
+
+    # -- loading ----------------------------------------------------------------------------------
+
+    def _load(self, name: str) -> None:
+        path = str(check_adapter_folder(self.adapter_paths(name)))
+        cfg = adapter_config(path)
+        if str(cfg.get("peft_type", "")).upper() != "LORA" or cfg.get("use_dora"):
+            kind = f"{cfg.get('peft_type')}{' with DoRA' if cfg.get('use_dora') else ''}"
+            raise ModelSourceError(f"Adapter '{name}' is {kind}: mixed-adapter batches serve plain LoRA adapters only.")
+        key = f"a{self._next_key}"  # PEFT keys are module names: registry names may hold '.'
+        self._next_key += 1
+        # Normal tensors for the LoRA weights (an engine's model thread may run in inference mode): the
+        # model stays usable by code outside the engine that needs autograd.
+        with torch.inference_mode(False), torch.no_grad():
+            self._attach(name, key, path)
+        self._lru[name] = key
+
+    def _attach(self, name: str, key: str, path: str) -> None:
+        device = str(self.loaded.device)
+        try:
+            if self.peft is None:
+                from peft import PeftModel  # lazy: peft imports seconds of machinery
+
+                self.peft = PeftModel.from_pretrained(self.base, path, adapter_name=key, is_trainable=False,
+                                                      torch_device=device)
+            else:
+                self.peft.load_adapter(path, adapter_name=key, is_trainable=False, torch_device=device)
+        except (RuntimeError, ValueError, KeyError) as exc:
+            self._clean_failed_load(key)
+            raise ModelSourceError(f"Adapter '{name}' ({path}) does not fit model '{self.loaded.name}': "
+                                   f"{type(exc).__name__}: {str(exc)[:500]}") from exc
+        self.peft.eval()
+
+    def _clean_failed_load(self, key: str) -> None:
+        """PEFT injects LoRA layers before it loads their weights: take out what a failed load left."""
+        try:
+            if self.peft is not None:
+                if key in self.peft.peft_config:
+                    self.peft.delete_adapter(key)
+                return
+            from peft.tuners.tuners_utils import BaseTunerLayer  # lazy: as above
+
+            for parent in list(self.base.modules()):
+                for child_name, child in list(parent.named_children()):
+                    if isinstance(child, BaseTunerLayer):
+                        setattr(parent, child_name, child.get_base_layer())
+        except Exception:  # cleaning up must not hide the load error
+            pass

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-Forward = Callable[..., Any]  # forward(input_ids=..., past_key_values=..., use_cache=..., logits_to_keep=...)
+Forward = Callable[..., Any]  # forward(input_ids=..., cache=..., use_cache=..., logits_to_keep=...)
 
 # Elements (logits + KV cache) one option batch may hold: about 512 MB in fp32. Scoring thousands of
 # options (every leaf of a taxonomy) then runs in several passes instead of running out of memory.
@@ -45,7 +45,7 @@ def score_options(forward: Forward, prompt_ids: Sequence[int], options: Sequence
     n_prompt = len(prompt_ids)
     with torch.inference_mode():
         cache = DynamicCache()  # plain full-attention layers, as the engines' prefill uses
-        out = forward(input_ids=torch.tensor([list(prompt_ids)], device=device), past_key_values=cache,
+        out = forward(input_ids=torch.tensor([list(prompt_ids)], device=device), cache=cache,
                       use_cache=True, logits_to_keep=1)
         first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)  # (V,): each option's first token
         scores = [[float(first[opt[0]])] for opt in options]
@@ -77,7 +77,7 @@ def _score_rest(forward: Forward, layers, options: list[Sequence[int]], scores: 
     for r, opt in enumerate(options):
         feed[r, :len(opt) - 1] = torch.tensor(list(opt[:-1]), device=device)
     cache = DynamicCache(ddp_cache_data=[(k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in layers])
-    logits = forward(input_ids=feed, past_key_values=cache, use_cache=True, logits_to_keep=0).logits  # (N, W, V)
+    logits = forward(input_ids=feed, cache=cache, use_cache=True, logits_to_keep=0).logits  # (N, W, V)
     for r, opt in enumerate(options):
         m = len(opt) - 1
         # One row at a time in fp32: the (N, W, V) fp32 copy would double the peak memory.

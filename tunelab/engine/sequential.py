@@ -1,15 +1,12 @@
-"""The simple engine: one request at a time, token by token, on one worker thread.
+"""The simple engine: one request at a time, token by token, on one model thread.
 
-Requests wait in a bounded queue (`QueueFullError` past `max_queue` waiting); the worker runs each
-with a KV cache exactly as `tunelab.engine.generation.stream_text` does (same sampling, same seeded
-generator, so the same seed gives the same text as `tunelab generate`), with the request's adapter
-active (`AdapterPool`: PEFT multi-adapter, LRU cap). Closing the iterator sets the request's cancel
-flag, which the worker checks before every token. It is the naive baseline of the throughput
-benchmark and the engine the HTTP tests can reason about exactly. `score(req)` runs on the same model
-thread, between two requests (scoring.py).
-
-Output constraints need a constraint backend (`constraint_backend(constraint, tokenizer)` returning
-a `TokenGuide`); without one a constrained request fails with `ConstraintUnsupportedError` (400).
+Requests wait in a bounded queue (`QueueFullError` past `max_queue` waiting); the model thread runs
+each with a KV cache through the shared decode core (`decode.Decoding`: the same sampling, seeded
+generator, stop strings and constraint closing as `generation.stream_text` and the batching engine),
+with the request's adapter active (`AdapterPool`). Closing the iterator sets the request's cancel
+flag, which the model thread checks before every token. It is the naive baseline of the throughput
+benchmark and the engine the HTTP tests can reason about exactly. `score(req)` runs on the same
+model thread, between two requests (scoring.py).
 """
 
 from __future__ import annotations
@@ -20,124 +17,46 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterator, Protocol
+from typing import AsyncIterator
 
 import torch
 
-from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.engine.generation import IncrementalDecoder, sample_next
-from tunelab.models.loader import LoadedModel
 from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
+from tunelab.engine.decode import Decoding
+from tunelab.engine.guides import ConstraintBackendLike, guide_factory
 from tunelab.engine.scoring import check_score_request, score_options
-from tunelab.engine.stops import StopStrings
-from tunelab.engine.types import Constraint, EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
-
-
-class ConstraintUnsupportedError(ValueError):
-    """A request asked for structured output from an engine without a constraint backend."""
-
-    def __init__(self, constraint: Constraint) -> None:
-        super().__init__(
-            f"Structured output ({constraint.kind}: response_format json / tunelab_choices / tunelab_regex) needs "
-            "the constrained engine, and this server's engine has no constraint backend. Start the server with "
-            "an engine that has one (tunelab serve --engine batching), or send the request without it."
-        )
-
-
-class TokenGuide(Protocol):
-    """Per-request state of a constraint: which tokens may come next."""
-
-    def mask(self, logits: torch.Tensor) -> torch.Tensor:
-        """logits [1, vocab] -> the same with every token the constraint forbids set to -inf."""
-        ...
-
-    def advance(self, token_id: int) -> None: ...
-
-    def is_done(self) -> bool:
-        """True once the output is complete (generation stops with finish_reason 'stop')."""
-        ...
-
-
-ConstraintBackend = Callable[[Constraint, Any], TokenGuide]  # (constraint, tokenizer) -> guide
-
-
-def decode_tokens(loaded: LoadedModel, model: Any, req: GenRequest, cancelled: threading.Event | None = None,
-                  guide: TokenGuide | None = None) -> Iterator[TokenEvent]:
-    """Generate for one request with `model` (the base, or a PEFT model with the adapter active);
-    one TokenEvent per token, the last with its finish_reason. Stops early (no event) when
-    `cancelled` is set."""
-    params, prompt_len = req.params, len(req.prompt_ids)
-    room = loaded.context_length - prompt_len
-    if room <= 0:
-        raise ValueError(f"The prompt has {prompt_len} tokens; the model's context is {loaded.context_length}.")
-    budget = min(params.max_tokens, room)
-    device = loaded.device
-    generator = torch.Generator(device=device).manual_seed(params.seed) if params.seed is not None else None
-    eos, tokenizer = loaded.eos_token_ids, loaded.tokenizer
-    decoder, stops = IncrementalDecoder(tokenizer), StopStrings(params.stop)
-    input_ids = torch.tensor([req.prompt_ids], device=device)
-    past = None
-    with torch.inference_mode():
-        for step in range(budget):
-            if cancelled is not None and cancelled.is_set():
-                return
-            out = model(input_ids=input_ids, past_key_values=past, use_cache=True)
-            past = out.past_key_values
-            logits = out.logits[:, -1, :]  # [1, vocab]
-            if guide is not None:
-                logits = guide.mask(logits)
-            token = int(sample_next(logits, params, generator)[0])
-            done = step + 1
-            logprob, top = None, []
-            if req.logprobs is not None:
-                logp = torch.log_softmax(logits[0].float(), dim=-1)
-                logprob = float(logp[token])
-                if req.logprobs > 0:
-                    values, ids = logp.topk(req.logprobs)
-                    top = [(tokenizer.decode([int(i)]), float(v)) for v, i in zip(values, ids)]
-            counts = {"prompt_tokens": prompt_len, "completion_tokens": done}
-            if token in eos:
-                yield TokenEvent(token_id=None, text=stops.flush(), finish_reason="stop", **counts)
-                return
-            text, stopped = stops.push(decoder.push(token))
-            if guide is not None:
-                guide.advance(token)
-                stopped = stopped or guide.is_done()
-            if stopped:
-                yield TokenEvent(token, text + (stops.flush() if guide is not None else ""), logprob, top,
-                                 finish_reason="stop", **counts)
-                return
-            last = step == budget - 1
-            if last:
-                text += stops.flush()
-            yield TokenEvent(token, text, logprob, top, finish_reason="length" if last else None, **counts)
-            input_ids = torch.tensor([[token]], device=device)
+from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
+from tunelab.models.loader import LoadedModel
 
 
 @dataclass
 class _Job:
     req: GenRequest
+    seq: Decoding
     events: asyncio.Queue = field(default_factory=asyncio.Queue)  # TokenEvent | BaseException
     cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 class SequentialEngine:
-    """GenerationEngine that runs one request at a time (see the module docstring)."""
+    """GenerationEngine that runs one request at a time (see the module docstring). Takes the same
+    arguments as BatchingEngine; max_batch_size is accepted and has no effect (one row at a time)."""
 
     kind = "sequential"
 
-    def __init__(self, loaded: LoadedModel, adapter_resolver: AdapterResolver, *, max_queue: int = 256,
-                 max_loaded_adapters: int = 8, constraint_backend: ConstraintBackend | None = None,
-                 retry_after_s: float = 1.0) -> None:
+    def __init__(self, loaded: LoadedModel, *, adapter_paths: AdapterResolver, max_batch_size: int = 1,
+                 max_queue: int = 256, max_loaded_adapters: int = 8,
+                 constraint_backend: ConstraintBackendLike | str | None = None, retry_after_s: float = 1.0) -> None:
+        if max_queue < 0:
+            raise ValueError("max_queue must be >= 0.")
         self.loaded = loaded
-        self.pool = AdapterPool(loaded, adapter_resolver, max_loaded_adapters)
+        self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters)
         self.max_queue, self.retry_after_s = max_queue, retry_after_s
-        self.constraint_backend = constraint_backend
+        self._guide = guide_factory(loaded, constraint_backend)
         self._waiting: deque[_Job] = deque()
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
         self._current: _Job | None = None
-        self._loaded_names: tuple[str, ...] = ()  # snapshot for stats(), written by the worker thread
+        self._loaded_names: tuple[str, ...] = ()  # snapshot for stats(), written by the model thread
         # One thread runs the model: generation, adapter loads and unloads never overlap.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunelab-engine")
 
@@ -166,14 +85,17 @@ class SequentialEngine:
     # -- the contract ---------------------------------------------------------------------------
 
     async def generate(self, req: GenRequest) -> AsyncIterator[TokenEvent]:
-        if req.constraint is not None and self.constraint_backend is None:
-            raise ConstraintUnsupportedError(req.constraint)
         if self._worker is None:
             raise RuntimeError("The engine is not started.")
         if len(self._waiting) >= self.max_queue:
             raise QueueFullError(self.retry_after_s)
+        guide = self._guide(req.constraint) if req.constraint is not None else None
+        seq = Decoding(req, self.loaded.tokenizer, self.loaded.eos_token_ids, context=self.loaded.context_length,
+                       guide=guide, device=self.loaded.device)
+        if req.adapter is not None:
+            self.pool.adapter_paths(req.adapter)  # an unknown name raises here, before anything is queued
         req.arrival = time.monotonic()
-        job = _Job(req)
+        job = _Job(req, seq)
         self._waiting.append(job)
         self._wakeup.set()
         try:
@@ -185,7 +107,7 @@ class SequentialEngine:
                 if event.finish_reason is not None:
                     return
         finally:
-            job.cancelled.set()  # the consumer is gone (or done): the worker stops before the next token
+            job.cancelled.set()  # the consumer is gone (or done): the model thread stops before the next token
             try:
                 self._waiting.remove(job)
             except ValueError:
@@ -204,15 +126,10 @@ class SequentialEngine:
         return await self._on_model_thread(self._score, req)
 
     async def load_adapter(self, name: str) -> None:
-        await self._on_model_thread(self.pool.load, name)
+        await self._on_model_thread(self.pool.ensure, name)
 
     async def unload_adapter(self, name: str) -> None:
-        def unload() -> None:
-            if name not in self.pool.names():
-                raise UnknownAdapterError(name, self.pool.names())
-            self.pool.unload(name)
-
-        await self._on_model_thread(unload)
+        await self._on_model_thread(self.pool.unload, name)
 
     # -- inside ---------------------------------------------------------------------------------
 
@@ -247,18 +164,19 @@ class SequentialEngine:
         def emit(item) -> None:
             loop.call_soon_threadsafe(job.events.put_nowait, item)
 
+        from transformers import DynamicCache  # lazy: transformers takes seconds to import
+
+        req, seq = job.req, job.seq
         try:
-            guide = None
-            if job.req.constraint is not None:
-                guide = self.constraint_backend(job.req.constraint, self.loaded.tokenizer)
-            with self.pool.use(job.req.adapter) as model:
+            with self.pool.use(req.adapter) as model, torch.inference_mode():
                 self._loaded_names = tuple(self.pool.names())
-                last = None
-                for last in decode_tokens(self.loaded, model, job.req, job.cancelled, guide):
-                    emit(last)
-            if last is None or last.finish_reason is None:  # cancelled (stop(), or the consumer left): a
-                # consumer still waiting gets an end, not silence
-                emit(TokenEvent(token_id=None, text="", finish_reason="abort", prompt_tokens=len(job.req.prompt_ids),
-                                completion_tokens=last.completion_tokens if last is not None else 0))
+                cache, input_ids = DynamicCache(), torch.tensor([req.prompt_ids], device=self.loaded.device)
+                while seq.finish is None and not job.cancelled.is_set():
+                    out = model(input_ids=input_ids, cache=cache, use_cache=True, logits_to_keep=1)
+                    for event in seq.step(out.logits[:, -1, :]):
+                        emit(event)
+                    input_ids = torch.tensor([[seq.last]], device=self.loaded.device)
+            if seq.finish is None:  # cancelled (stop(), or the consumer left): a consumer still waiting
+                emit(seq.abort_event())  # gets an end, not silence
         except BaseException as exc:  # noqa: BLE001 - handed to the request's consumer
             emit(exc)

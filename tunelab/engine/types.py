@@ -1,4 +1,4 @@
-"""The contract between the HTTP layer and a generation engine.
+"""The contract between a generation engine and what calls it (the server's routes, task models).
 
 A route turns an OpenAI request into one `GenRequest` per choice (prompt token ids, sampling,
 adapter, optional output constraint) and calls `engine.generate(req)`, an async iterator of
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Literal, Protocol
 
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ class QueueFullError(RuntimeError):
 
 
 class GenerationEngine(Protocol):
+    """Both engines (sequential, batching) take the same constructor arguments: the loaded base model,
+    then adapter_paths=, max_batch_size=, max_queue=, max_loaded_adapters=, constraint_backend=."""
+
+    kind: str  # "sequential" | "batching": how /health names it
+
     def generate(self, req: GenRequest) -> AsyncIterator[TokenEvent]: ...
 
     def stats(self) -> EngineStats: ...

@@ -13,8 +13,6 @@ Middlewares, outermost first: metrics (every request counted, 401/413 included),
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import logging
 from contextlib import asynccontextmanager
 from typing import Callable
@@ -30,6 +28,8 @@ from tunelab.models.loader import LoadedModel
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.engine.adapter_pool import AdapterResolver
+from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import GenerationEngine
 from tunelab.serve.errors import install_error_handlers
 from tunelab.serve.generation_service import GenerationService
@@ -44,67 +44,21 @@ from tunelab.store import Store
 
 log = logging.getLogger("tunelab.serve")
 
-ENGINES = ("auto", "sequential", "batching")
+ENGINES = ("auto", "sequential", "batching")  # auto: the batching engine
 
 # (loaded base model, adapter resolver, settings) -> engine, not yet started
 EngineFactory = Callable[[LoadedModel, AdapterResolver, Settings], GenerationEngine]
 
 
-def _construct(cls, loaded: LoadedModel, resolver: AdapterResolver, settings: Settings, **extra):
-    """Build an engine class with the options it takes. Engines take the base model first and the
-    adapter resolver second (or as `adapter_paths=`, the batching engine's name for it)."""
-    params = inspect.signature(cls).parameters
-    options = {"max_queue": settings.max_queue, "max_loaded_adapters": settings.max_loaded_adapters,
-               "max_batch_size": settings.max_batch_size, **extra}
-    args: tuple = (loaded,)
-    if "adapter_paths" in params:
-        options["adapter_paths"] = resolver
-    else:
-        args = (loaded, resolver)
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        options = {k: v for k, v in options.items() if k in params}
-    return cls(*args, **options)
-
-
-def lazy_constraint_backend(loaded: LoadedModel):
-    """The constrained-decoding backend (tunelab.engine.constraints, llguidance) for the
-    sequential engine, built on the first constrained request; None when it is not installed (then
-    a constrained request is a 400 that says so)."""
-    if importlib.util.find_spec("llguidance") is None:
-        return None
-    try:
-        from tunelab.engine.constraints import ConstraintBackend
-    except ImportError:
-        return None
-    built: list = []
-
-    def backend(constraint, tokenizer):
-        if not built:
-            built.append(ConstraintBackend.for_model(loaded))
-        return built[0](constraint, tokenizer)
-
-    return backend
-
-
 def engine_factory_for(kind: str = "auto") -> EngineFactory:
-    """'sequential', 'batching', or 'auto': the batching engine when it is installed, else sequential."""
+    """'sequential', 'batching', or 'auto' (batching). Both engines take the same arguments."""
     if kind not in ENGINES:
         raise ValueError(f"Engine '{kind}' is not one of: {', '.join(ENGINES)}.")
+    cls = SequentialEngine if kind == "sequential" else BatchingEngine
 
     def factory(loaded: LoadedModel, resolver: AdapterResolver, settings: Settings) -> GenerationEngine:
-        if kind in ("auto", "batching"):
-            try:
-                from tunelab.engine.batching import BatchingEngine
-            except ImportError as exc:
-                if kind == "batching":
-                    raise ModelError(f"The batching engine is not available: {exc}") from exc
-                log.warning("the batching engine is not available (%s); using the sequential engine", exc)
-            else:
-                return _construct(BatchingEngine, loaded, resolver, settings)
-        from tunelab.engine.sequential import SequentialEngine
-
-        return _construct(SequentialEngine, loaded, resolver, settings,
-                          constraint_backend=lazy_constraint_backend(loaded))
+        return cls(loaded, adapter_paths=resolver, max_batch_size=settings.max_batch_size,
+                   max_queue=settings.max_queue, max_loaded_adapters=settings.max_loaded_adapters)
 
     return factory
 
@@ -143,7 +97,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
         app.state.tasks = TasksService(app.state.generation, settings, store,
                                        embedder=embedding_service.embedder if embedding_service else None)
-        log.info("serving %s with the %s engine", base.name, getattr(gen_engine, "kind", type(gen_engine).__name__))
+        log.info("serving %s with the %s engine", base.name, gen_engine.kind)
         try:
             yield
         finally:

@@ -19,7 +19,7 @@ from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry
 from tunelab.adapters.servable import SERVED_KINDS, AdapterNotServableError, check_servable
 from tunelab.models.errors import ChatTemplateError
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.models.loader import LoadedModel
 from tunelab.engine.types import Constraint, GenerationEngine, GenRequest, TokenEvent
 from tunelab.serve.errors import APIError, NotFoundError, from_exception

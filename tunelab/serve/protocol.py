@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.types import Constraint
 
 MAX_N = 16  # choices per request

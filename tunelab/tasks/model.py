@@ -14,7 +14,7 @@ import uuid
 from functools import lru_cache
 from typing import Any, Protocol
 
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.models.loader import LoadedModel
 from tunelab.engine.types import Constraint, GenerationEngine, GenRequest, QueueFullError, ScoreRequest
 

@@ -10,7 +10,7 @@ import pytest
 from engine_helpers import PROMPTS, collect, make_foreign_lora, make_lora, reference, request, with_adapter
 
 from tunelab.models.errors import ModelSourceError
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.types import GenerationEngine, QueueFullError
 

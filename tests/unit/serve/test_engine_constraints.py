@@ -13,7 +13,7 @@ import pytest
 import torch
 from engine_helpers import PROMPTS, collect, reference, request
 
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.constraints import (
     ConstraintBackend,

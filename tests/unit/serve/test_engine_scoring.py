@@ -12,7 +12,7 @@ import torch
 from engine_helpers import PROMPTS, collect, make_lora, reference, request, with_adapter
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.engine.generation import SamplingParams
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.scoring import score_options
 from tunelab.engine.sequential import SequentialEngine
@@ -47,7 +47,7 @@ def resolver(adapters):
 def make(kind: str, loaded, adapters, **kw):
     if kind == "batching":
         return BatchingEngine(loaded, adapter_paths=resolver(adapters), **kw)
-    return SequentialEngine(loaded, resolver(adapters), **kw)
+    return SequentialEngine(loaded, adapter_paths=resolver(adapters), **kw)
 
 
 def run(coro):

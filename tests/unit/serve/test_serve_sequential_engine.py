@@ -13,7 +13,8 @@ import torch
 
 from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.engine.generation import SamplingParams, generate_text
-from tunelab.engine.sequential import ConstraintUnsupportedError, SequentialEngine
+from tunelab.engine.guides import NO_CONSTRAINTS, ConstraintUnsupportedError
+from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import Constraint, GenRequest, QueueFullError
 
 PROMPT = "Wireless earbuds with a charging case"
@@ -83,7 +84,7 @@ def test_tokens_match_the_library_generation_base_and_adapters(tiny, tiny_model_
                               SamplingParams(max_tokens=16, temperature=0)),
     }
     seeded = generate_text(tiny, ids, SamplingParams(max_tokens=16, temperature=1.0, seed=5))
-    engine = SequentialEngine(tiny, resolver(loras), max_loaded_adapters=1)
+    engine = SequentialEngine(tiny, adapter_paths=resolver(loras), max_loaded_adapters=1)
 
     async def go():
         out = {}
@@ -108,7 +109,7 @@ def test_tokens_match_the_library_generation_base_and_adapters(tiny, tiny_model_
 def test_unloading_the_last_adapter_gives_the_plain_base_back(tiny, loras):
     ids = tiny.tokenizer(PROMPT)["input_ids"]
     base = generate_text(tiny, ids, SamplingParams(max_tokens=12, temperature=0)).text
-    engine = SequentialEngine(tiny, resolver(loras))
+    engine = SequentialEngine(tiny, adapter_paths=resolver(loras))
 
     async def go():
         await engine.load_adapter("a")
@@ -132,7 +133,7 @@ def test_stop_strings_and_logprobs(tiny):
     ids = tiny.tokenizer(PROMPT)["input_ids"]
     full = generate_text(tiny, ids, SamplingParams(max_tokens=30, temperature=0)).text
     stop = full[5:8]
-    engine = SequentialEngine(tiny, resolver({}))
+    engine = SequentialEngine(tiny, adapter_paths=resolver({}))
 
     async def go():
         cut = await collect(engine, request(ids, max_tokens=30, stop=[stop]))
@@ -148,7 +149,7 @@ def test_stop_strings_and_logprobs(tiny):
 
 def test_a_closed_iterator_cancels_and_a_full_queue_refuses(tiny):
     ids = tiny.tokenizer(PROMPT)["input_ids"]
-    engine = SequentialEngine(tiny, resolver({}), max_queue=1)
+    engine = SequentialEngine(tiny, adapter_paths=resolver({}), max_queue=1)
 
     async def go():
         long = engine.generate(request(ids, max_tokens=3000))
@@ -177,7 +178,7 @@ def test_constraints_need_a_backend(tiny):
     ids = tiny.tokenizer(PROMPT)["input_ids"]
     req = request(ids)
     req.constraint = Constraint(kind="choice", choices=("yes", "no"))
-    engine = SequentialEngine(tiny, resolver({}))
+    engine = SequentialEngine(tiny, adapter_paths=resolver({}), constraint_backend=NO_CONSTRAINTS)
 
     async def refused():
         with pytest.raises(ConstraintUnsupportedError, match="constrained engine"):
@@ -200,6 +201,6 @@ def test_constraints_need_a_backend(tiny):
         def is_done(self):
             return not self.todo
 
-    guided = SequentialEngine(tiny, resolver({}), constraint_backend=lambda c, tok: OnlyYes(tok))
+    guided = SequentialEngine(tiny, adapter_paths=resolver({}), constraint_backend=lambda c, tok: OnlyYes(tok))
     events = run(lambda: collect(guided, req), guided)
     assert "".join(e.text for e in events) == "yes" and events[-1].finish_reason == "stop"

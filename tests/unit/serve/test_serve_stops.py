@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from tunelab.engine.stops import StopStrings
+from tunelab.engine.detokenize import StopStrings
 
 
 def stream(pieces, stops):

@@ -39,7 +39,7 @@ def load_tiny(settings, store, tiny_model_dir):
 def engine_for(kind: str, loaded, **kw):
     if kind == "batching":
         return BatchingEngine(loaded, adapter_paths=no_adapters, **kw)
-    return SequentialEngine(loaded, no_adapters, **kw)
+    return SequentialEngine(loaded, adapter_paths=no_adapters, **kw)
 
 
 def run(coro):

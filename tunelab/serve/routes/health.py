@@ -13,6 +13,6 @@ async def health(request: Request) -> dict:
     stats = state.engine.stats()
     embeddings = state.embeddings.model_id if state.embeddings is not None else None
     return {"status": "ok", "model": state.generation.base_name,
-            "engine": getattr(state.engine, "kind", type(state.engine).__name__),
+            "engine": state.engine.kind,
             "queue_depth": stats.queue_depth, "running": stats.running,
             "loaded_adapters": stats.loaded_adapters, "embeddings": embeddings}

@@ -1,9 +1,33 @@
-"""Stop strings for streamed text: text that could still become a stop string is held back, so a
-client never receives part of a stop sequence (vLLM does the same), and the text is cut where the
-earliest stop string starts.
+"""Token ids to streamed text: `IncrementalDecoder` never splits a character across pieces, and
+`StopStrings` holds back text that could still become a stop string, so a client never receives part
+of a stop sequence (vLLM does the same), and cuts the text where the earliest stop string starts.
 """
 
 from __future__ import annotations
+
+
+class IncrementalDecoder:
+    """Turns a growing list of token ids into new text pieces without splitting characters.
+
+    Decodes a short window (prefix_offset..end) each step rather than the whole sequence, as
+    vLLM's detokenizer does, so the cost per token stays flat.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.prefix_offset = 0
+        self.read_offset = 0
+
+    def push(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        decode = lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True)  # noqa: E731
+        prefix = decode(self.ids[self.prefix_offset:self.read_offset])
+        text = decode(self.ids[self.prefix_offset:])
+        if len(text) > len(prefix) and not text.endswith("\ufffd"):
+            self.prefix_offset, self.read_offset = self.read_offset, len(self.ids)
+            return text[len(prefix):]
+        return ""
 
 
 class StopStrings:
@@ -18,6 +42,8 @@ class StopStrings:
 
     def push(self, piece: str) -> tuple[str, bool]:
         if not self.stops:
+            self.text += piece
+            self.sent = len(self.text)
             return piece, False
         self.text += piece
         cut = None

@@ -1,0 +1,77 @@
+"""What `BatchingEngine.generate` returns: an async iterator of `TokenEvent`s that arrive from the
+engine's model thread through the caller's event loop. Closing it (aclose, the consumer task
+cancelled, or garbage collection) cancels the request inside the engine."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Callable
+
+from tunelab.engine.decode import Decoding
+from tunelab.engine.types import TokenEvent
+
+
+@dataclass(eq=False)
+class Row:
+    """One request inside the engine. Touched by the model thread only, except `cancelled`."""
+
+    seq: Decoding
+    loop: asyncio.AbstractEventLoop  # the consumer's event loop and queue (not the stream itself, so
+    queue: asyncio.Queue  # that dropping the stream lets it be collected, which cancels the request)
+    cancelled: bool = False
+    pos: int = 0  # real tokens in this row's cache = position id of `seq.last`
+
+    @property
+    def req(self):
+        return self.seq.req
+
+
+class EventStream:
+    def __init__(self, row: Row | None, cancel: Callable[[Row], None] | None = None,
+                 error: BaseException | None = None) -> None:
+        self._row, self._on_cancel = row, cancel
+        self._error = error  # raised on the first __anext__ (queue full, prompt too long, bad constraint)
+        self._closed = False
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> TokenEvent:
+        if self._error is not None:
+            err, self._error, self._closed = self._error, None, True
+            raise err
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            item = await self._row.queue.get()
+        except BaseException:  # CancelledError: the consumer went away
+            self._cancel()
+            raise
+        if isinstance(item, BaseException):
+            self._closed = True
+            raise item
+        if item.finish_reason is not None:
+            self._closed = True
+        return item
+
+    async def aclose(self) -> None:
+        self._cancel()
+
+    def _cancel(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._row is not None:
+                self._on_cancel(self._row)
+
+    def __del__(self) -> None:
+        try:
+            self._cancel()
+        except Exception:  # interpreter shutdown
+            pass
+
+
+def deliver(items: list[tuple[Row, TokenEvent | BaseException]]) -> None:
+    """On the consumer's event loop: hand each event to its row's queue."""
+    for row, event in items:
+        row.queue.put_nowait(event)
