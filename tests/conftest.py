@@ -15,6 +15,18 @@ from tiny_model import build_tiny_model  # noqa: E402
 from tunelab.settings import Settings  # noqa: E402
 from tunelab.store import Store  # noqa: E402
 
+TESTS = Path(__file__).parent
+LEVELS = ("unit", "integration", "e2e")  # a marker per folder, registered in pyproject.toml
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark every test by where it lives (tests/unit/... is `unit`), so `-m` can pick a level."""
+    for item in items:
+        level = Path(item.path).relative_to(TESTS).parts[0]
+        if level not in LEVELS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live under tests/unit, tests/integration or tests/e2e.")
+        item.add_marker(level)
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:

@@ -8,10 +8,19 @@ After loading, requests for `UPSTREAM/ADAPTER` reach it through the proxy.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import httpx
 
-from tunelab.adapters.registry import AdapterInfo
 from tunelab.upstreams.registry import UpstreamInfo
+
+
+class AdapterLike(Protocol):
+    """What is pushed (a registered adapter, `tunelab.adapters.AdapterInfo`): its name, kind and folder."""
+
+    name: str
+    kind: str
+    path: str
 
 
 class VLLMError(ValueError):
@@ -43,7 +52,7 @@ def unload_lora_adapter(upstream: UpstreamInfo, lora_name: str, *, timeout_s: fl
     _post(upstream, "unload_lora_adapter", {"lora_name": lora_name}, timeout_s, client)
 
 
-def push_adapter(upstream: UpstreamInfo, adapter: AdapterInfo, *, path_on_server: str | None = None,
+def push_adapter(upstream: UpstreamInfo, adapter: AdapterLike, *, path_on_server: str | None = None,
                  timeout_s: float = 120.0) -> str:
     """Load registered adapter `adapter` into vLLM upstream `upstream` under the adapter's name;
     returns the model id to request through TuneLab (`UPSTREAM/ADAPTER`)."""
