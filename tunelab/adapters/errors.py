@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+from tunelab.store.errors import UnknownNameError
+
 
 class AdapterError(ValueError):
     """An adapter that cannot be registered, found, merged or exported; the message says why."""
 
 
-class UnknownAdapterError(AdapterError, KeyError):
-    def __init__(self, name: str, known: list[str]):
-        self.name, self.known = name, known
-        super().__init__(name)
-
-    def __str__(self) -> str:
-        listing = ", ".join(self.known) if self.known else "(none)"
-        return f"Unknown adapter '{self.name}'. Known adapters: {listing}."
+class UnknownAdapterError(AdapterError, UnknownNameError):
+    kind = "adapter"
