@@ -1,17 +1,8 @@
-"""Adapter errors a user can act on. They are ValueErrors, so the CLI prints them without a traceback."""
+"""Adapter errors a user can act on. They are ValueErrors, so the CLI prints them without a traceback.
+Defined in the store's error module (the engine, below this package, raises them too)."""
 
 from __future__ import annotations
 
+from tunelab.store.errors import AdapterError, UnknownAdapterError
 
-class AdapterError(ValueError):
-    """An adapter that cannot be registered, found, merged or exported; the message says why."""
-
-
-class UnknownAdapterError(AdapterError, KeyError):
-    def __init__(self, name: str, known: list[str]):
-        self.name, self.known = name, known
-        super().__init__(name)
-
-    def __str__(self) -> str:
-        listing = ", ".join(self.known) if self.known else "(none)"
-        return f"Unknown adapter '{self.name}'. Known adapters: {listing}."
+__all__ = ["AdapterError", "UnknownAdapterError"]

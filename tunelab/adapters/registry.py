@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from tunelab.adapters.errors import AdapterError, UnknownAdapterError
 from tunelab.models.catalogue import NAME_RE
 from tunelab.settings import Settings
-from tunelab.store import AdapterEntry, Run, Store
+from tunelab.store import ADAPTERS, RUNS, AdapterEntry, NameTakenError, Store
 
 KINDS = ("lora", "full", "classifier", "merged")
 
@@ -79,23 +76,19 @@ class AdapterRegistry:
         return self.adapters_dir() / check_name(name)
 
     def names(self) -> list[str]:
-        with self.store.session() as s:
-            return list(s.scalars(select(AdapterEntry.name).order_by(AdapterEntry.name)))
+        return ADAPTERS.names(self.store)
 
     def list(self) -> list[AdapterInfo]:
-        with self.store.session() as s:
-            return [_info(r) for r in s.scalars(select(AdapterEntry).order_by(AdapterEntry.name))]
+        return [_info(r) for r in ADAPTERS.all(self.store)]
 
     def get(self, name: str) -> AdapterInfo:
-        with self.store.session() as s:
-            row = s.scalar(select(AdapterEntry).where(AdapterEntry.name == name))
-            if row is not None:
-                return _info(row)
-        raise UnknownAdapterError(name, self.names())
+        row = ADAPTERS.find(self.store, name)
+        if row is None:
+            raise UnknownAdapterError(name, self.names())
+        return _info(row)
 
     def exists(self, name: str) -> bool:
-        with self.store.session() as s:
-            return s.scalar(select(AdapterEntry.id).where(AdapterEntry.name == name)) is not None
+        return ADAPTERS.exists(self.store, name)
 
     def check_new_name(self, name: str) -> None:
         """Refuse a name that is malformed or taken, before any work is done under it."""
@@ -126,18 +119,16 @@ class AdapterRegistry:
             raise AdapterError(f"Adapter folder {folder} does not exist.")
         if kind == "lora" and not (folder / "adapter_config.json").is_file():
             raise AdapterError(f"{folder} has no adapter_config.json: not a PEFT adapter folder.")
-        row = AdapterEntry(
-            name=name, kind=kind, path=str(folder), base_model=base_model, base_model_hash=base_model_hash,
-            run_id=run_id, lineage=_json(lineage or {}, "lineage"), metrics=_json(metrics or {}, "metrics"),
-            wall_time_s=wall_time_s,
-        )
+        lineage, metrics = _json(lineage or {}, "lineage"), _json(metrics or {}, "metrics")
+        # Runs are never deleted, so a run found here is still there when the adapter commits.
+        if run_id is not None and RUNS.by_key(self.store, run_id) is None:
+            raise AdapterError(f"No training run '{run_id}' exists to link adapter '{name}' to.")
         try:
-            with self.store.session() as s:
-                if run_id is not None and s.get(Run, run_id) is None:
-                    raise AdapterError(f"No training run '{run_id}' exists to link adapter '{name}' to.")
-                s.add(row)
-        except IntegrityError:  # another process registered the same name in between
-            raise AdapterError(f"An adapter named '{name}' already exists.") from None
+            ADAPTERS.add(self.store, name=name, kind=kind, path=str(folder), base_model=base_model,
+                         base_model_hash=base_model_hash, run_id=run_id, lineage=lineage, metrics=metrics,
+                         wall_time_s=wall_time_s)
+        except NameTakenError as exc:  # another process registered the same name in between
+            raise AdapterError(str(exc)) from None
         return self.get(name)
 
     def owns_files(self, info: AdapterInfo) -> bool:
@@ -146,12 +137,10 @@ class AdapterRegistry:
 
     def remove(self, name: str) -> AdapterInfo:
         """Delete the entry, and its folder when that is under the home dir (files elsewhere stay)."""
-        with self.store.session() as s:
-            row = s.scalar(select(AdapterEntry).where(AdapterEntry.name == name))
-            if row is None:
-                raise UnknownAdapterError(name, self.names())
-            info = _info(row)
-            s.delete(row)
+        row = ADAPTERS.remove(self.store, name)
+        if row is None:
+            raise UnknownAdapterError(name, self.names())
+        info = _info(row)
         # Files go after the entry: a leftover folder is harmless, an entry without files is not.
         if self.owns_files(info):
             shutil.rmtree(info.path, ignore_errors=True)

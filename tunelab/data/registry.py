@@ -13,9 +13,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from tunelab.data.hashing import dataset_hash
 from tunelab.data.loader import load_dataset
 from tunelab.data.records import Record, record_to_row
@@ -23,7 +20,7 @@ from tunelab.data.stats import Tokenize, dataset_stats
 from tunelab.data.writers import write_jsonl
 from tunelab.models.catalogue import NAME_RE
 from tunelab.settings import Settings
-from tunelab.store import DatasetEntry, Store
+from tunelab.store import DATASETS, DatasetEntry, NameTakenError, Store, UnknownNameError
 
 # The format each record kind is written in (and so read back with).
 NATIVE_FORMAT = {"chat": "messages", "preference": "preference", "classification": "classification", "text": "text"}
@@ -34,14 +31,9 @@ class DatasetRegistryError(ValueError):
     """A dataset name that is taken, malformed or unknown, or a copy that changed on disk."""
 
 
-class UnknownDatasetError(DatasetRegistryError, KeyError):
-    def __init__(self, name: str, known: list[str]):
-        self.name, self.known = name, known
-        super().__init__(name)
-
-    def __str__(self) -> str:
-        listing = ", ".join(self.known) if self.known else "(none)"
-        return f"Unknown dataset '{self.name}'. Known datasets: {listing}. Add one with: tunelab data add FILE --name NAME"
+class UnknownDatasetError(DatasetRegistryError, UnknownNameError):
+    kind = "dataset"
+    hint = "Add one with: tunelab data add FILE --name NAME"
 
 
 @dataclass(frozen=True)
@@ -87,19 +79,16 @@ class DatasetRegistry:
         return self.datasets_dir() / f"{_checked(name)}.jsonl"
 
     def names(self) -> list[str]:
-        with self.store.session() as s:
-            return list(s.scalars(select(DatasetEntry.name).order_by(DatasetEntry.name)))
+        return DATASETS.names(self.store)
 
     def list(self) -> list[RegisteredDataset]:
-        with self.store.session() as s:
-            return [_info(r) for r in s.scalars(select(DatasetEntry).order_by(DatasetEntry.name))]
+        return [_info(r) for r in DATASETS.all(self.store)]
 
     def get(self, name: str) -> RegisteredDataset:
-        with self.store.session() as s:
-            row = s.scalar(select(DatasetEntry).where(DatasetEntry.name == name))
-            if row is not None:
-                return _info(row)
-        raise UnknownDatasetError(name, self.names())
+        row = DATASETS.find(self.store, name)
+        if row is None:
+            raise UnknownDatasetError(name, self.names())
+        return _info(row)
 
     def _check_new_name(self, name: str) -> None:
         _checked(name)
@@ -128,26 +117,28 @@ class DatasetRegistry:
             source_format=loaded.format, skipped=loaded.report.skipped, skip_reasons=list(loaded.report.reasons),
         )
         final = self.path_for(name)
-        row = DatasetEntry(
-            name=name, path=str(final), source=str(Path(path).expanduser().resolve()),
-            format=NATIVE_FORMAT[records[0].kind], content_hash=dataset_hash(records), num_records=len(records),
-            stats=stats, preview=[record_to_row(r) for r in records[:PREVIEW]],
-        )
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.partial")
         published = False
+
+        def publish() -> None:  # runs once the entry holds the name (unique), before it commits
+            nonlocal published
+            write_jsonl(records, tmp)
+            os.replace(tmp, final)
+            published = True
+
         try:
-            with self.store.session() as s:
-                s.add(row)
-                s.flush()  # claims the name (unique) before the file is written
-                write_jsonl(records, tmp)
-                os.replace(tmp, final)
-                published = True
+            DATASETS.add(
+                self.store, while_claimed=publish, name=name, path=str(final),
+                source=str(Path(path).expanduser().resolve()), format=NATIVE_FORMAT[records[0].kind],
+                content_hash=dataset_hash(records), num_records=len(records), stats=stats,
+                preview=[record_to_row(r) for r in records[:PREVIEW]],
+            )
         except BaseException as exc:
             if published:  # the entry did not commit: its file goes too
                 final.unlink(missing_ok=True)
-            if isinstance(exc, IntegrityError):  # another process added the same name in between
-                raise DatasetRegistryError(f"A dataset named '{name}' already exists.") from None
+            if isinstance(exc, NameTakenError):  # another process added the same name in between
+                raise DatasetRegistryError(str(exc)) from None
             raise
         finally:
             tmp.unlink(missing_ok=True)
@@ -168,11 +159,8 @@ class DatasetRegistry:
 
     def remove(self, name: str) -> RegisteredDataset:
         """Delete the entry and its normalised copy (the file the user gave is left alone)."""
-        with self.store.session() as s:
-            row = s.scalar(select(DatasetEntry).where(DatasetEntry.name == name))
-            if row is None:
-                raise UnknownDatasetError(name, self.names())
-            info = _info(row)
-            s.delete(row)
-        Path(info.path).unlink(missing_ok=True)
-        return info
+        row = DATASETS.remove(self.store, name)
+        if row is None:
+            raise UnknownDatasetError(name, self.names())
+        Path(row.path).unlink(missing_ok=True)
+        return _info(row)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from tunelab.adapters.errors import UnknownAdapterError
+from tunelab.store.errors import UnknownAdapterError
 from tunelab.models.errors import ModelSourceError
 from tunelab.models.loader import LoadedModel
 from tunelab.models.peft_loading import adapter_config, check_adapter_folder

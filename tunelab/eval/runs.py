@@ -11,15 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import sqlalchemy as sa
-
 from tunelab.eval.results import EvalResult, json_safe
-from tunelab.store import Store
-from tunelab.store.tables import EvalRunEntry
+from tunelab.store import EVAL_RUNS, EvalRunEntry, Store, UnknownRunError
 
 
-class UnknownEvalRunError(ValueError):
-    pass
+class UnknownEvalRunError(UnknownRunError):
+    kind = "evaluation run"
 
 
 @dataclass
@@ -50,9 +47,8 @@ def _info(row: EvalRunEntry) -> EvalRunInfo:
 
 def start_run(store: Store, run_id: str, task: str, split: str, models: list[str], params: dict[str, Any]) -> None:
     """Record a run that has started (status running)."""
-    with store.session() as s:
-        s.add(EvalRunEntry(id=run_id, task=task, split=split, models=list(models), metrics={},
-                           params=json_safe(params), status="running"))
+    EVAL_RUNS.insert(store, id=run_id, task=task, split=split, models=list(models), metrics={},
+                     params=json_safe(params), status="running")
 
 
 def save_run(store: Store, result: EvalResult, *, report_dir: str | None = None, status: str = "completed") -> None:
@@ -60,39 +56,23 @@ def save_run(store: Store, result: EvalResult, *, report_dir: str | None = None,
     if not result.run_id:
         raise ValueError("an EvalResult needs a run_id to be stored.")
     params = json_safe({**result.params, "gates": result.gates})
-    with store.session() as s:
-        row = s.get(EvalRunEntry, result.run_id)
-        if row is None:
-            row = EvalRunEntry(id=result.run_id)
-            s.add(row)
-        row.task, row.split, row.models = result.task, result.split, list(result.models)
-        row.metrics, row.params = json_safe(result.metrics), params
-        row.report_dir, row.status, row.error, row.duration_s = report_dir, status, None, result.duration_s
+    EVAL_RUNS.upsert(store, result.run_id, task=result.task, split=result.split, models=list(result.models),
+                     metrics=json_safe(result.metrics), params=params, report_dir=report_dir, status=status,
+                     error=None, duration_s=result.duration_s)
 
 
 def fail_run(store: Store, run_id: str, error: str, duration_s: float | None = None) -> None:
     """Mark a started run failed, keeping the error for `tunelab evals show`."""
-    with store.session() as s:
-        row = s.get(EvalRunEntry, run_id)
-        if row is not None:
-            row.status, row.error, row.duration_s = "failed", error[:4000], duration_s
+    EVAL_RUNS.update(store, run_id, status="failed", error=error[:4000], duration_s=duration_s)
 
 
 def list_runs(store: Store, *, limit: int | None = 50, task: str | None = None) -> list[EvalRunInfo]:
     """Runs, newest first."""
-    query = sa.select(EvalRunEntry).order_by(EvalRunEntry.created_at.desc(), EvalRunEntry.id.desc())
-    if task:
-        query = query.where(EvalRunEntry.task == task)
-    if limit:
-        query = query.limit(limit)
-    with store.session() as s:
-        return [_info(r) for r in s.scalars(query).all()]
+    return [_info(r) for r in EVAL_RUNS.newest_first(store, limit=limit, task=task or None)]
 
 
 def get_run(store: Store, run_id: str) -> EvalRunInfo:
-    with store.session() as s:
-        row = s.get(EvalRunEntry, run_id)
-        if row is not None:
-            return _info(row)
-    recent = ", ".join(r.id for r in list_runs(store, limit=5)) or "none yet"
-    raise UnknownEvalRunError(f"No evaluation run '{run_id}'. Recent runs: {recent}.")
+    row = EVAL_RUNS.by_key(store, run_id)
+    if row is None:
+        raise UnknownEvalRunError(run_id, [r.id for r in list_runs(store, limit=5)])
+    return _info(row)

@@ -10,12 +10,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-
 from tunelab.models.chat_templates import BUILTIN_TEMPLATES
 from tunelab.models.convert import check_gguf
 from tunelab.models.errors import ModelSourceError, UnknownModelError
-from tunelab.store import ModelEntry, Store
+from tunelab.store import MODELS, ModelEntry, Store
 
 KINDS = ("packaged", "folder", "gguf", "hub")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -79,9 +77,7 @@ class Catalogue:
         self.store = store
 
     def list(self) -> list[ModelSpec]:
-        with self.store.session() as s:
-            rows = s.scalars(select(ModelEntry).order_by(ModelEntry.name)).all()
-            return [*BUILTIN_MODELS.values(), *(_spec(r) for r in rows)]
+        return [*BUILTIN_MODELS.values(), *(_spec(r) for r in MODELS.all(self.store))]
 
     def names(self) -> list[str]:
         return [m.name for m in self.list()]
@@ -89,11 +85,10 @@ class Catalogue:
     def get(self, name: str) -> ModelSpec:
         if name in BUILTIN_MODELS:
             return BUILTIN_MODELS[name]
-        with self.store.session() as s:
-            row = s.scalar(select(ModelEntry).where(ModelEntry.name == name))
-            if row is not None:
-                return _spec(row)
-        raise UnknownModelError(name, self.names())
+        row = MODELS.find(self.store, name)
+        if row is None:
+            raise UnknownModelError(name, self.names())
+        return _spec(row)
 
     def add(
         self, name: str, source: str, *, chat_template: str | None = None, description: str = ""
@@ -104,19 +99,15 @@ class Catalogue:
             raise ValueError(f"A model named '{name}' already exists; remove it first with: tunelab models rm {name}")
         kind, source = infer_source(source)
         template = resolve_template_arg(chat_template)
-        with self.store.session() as s:
-            s.add(ModelEntry(name=name, kind=kind, source=source, chat_template=template,
-                             description=description, extra={}))
+        MODELS.add(self.store, name=name, kind=kind, source=source, chat_template=template, description=description,
+                   extra={})
         return self.get(name)
 
     def remove(self, name: str) -> None:
         if name in BUILTIN_MODELS:
             raise ValueError(f"'{name}' is built in and cannot be removed.")
-        with self.store.session() as s:
-            row = s.scalar(select(ModelEntry).where(ModelEntry.name == name))
-            if row is None:
-                raise UnknownModelError(name, self.names())
-            s.delete(row)
+        if MODELS.remove(self.store, name) is None:
+            raise UnknownModelError(name, self.names())
 
 
 def resolve_template_arg(value: str | None) -> str | None:

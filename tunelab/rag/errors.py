@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
+from tunelab.store.errors import UnknownNameError
+
 
 class RagError(ValueError):
     """Base class for ingest, index and search errors."""
 
 
-class UnknownCollectionError(RagError, KeyError):
-    def __init__(self, name: str, known: list[str]):
-        self.name, self.known = name, known
-        super().__init__(name)
-
-    def __str__(self) -> str:
-        listing = ", ".join(self.known) if self.known else "(none yet)"
-        return (f"No collection '{self.name}'. Collections: {listing}. "
-                f"Create one with: tunelab ingest PATH|URL --collection {self.name}")
+class UnknownCollectionError(RagError, UnknownNameError):
+    kind = "collection"
+    template = "No collection '{name}'. Collections: {known}."
+    none = "(none yet)"
+    hint = "Create one with: tunelab ingest PATH|URL --collection {name}"
 
 
 class EmbeddingMismatchError(RagError):

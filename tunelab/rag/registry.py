@@ -2,7 +2,7 @@
 their vectors live, how they are chunked; their documents (source, hash) and ingest reports.
 
 `CollectionInfo` is a plain snapshot of a `collections` row; `settings` holds `vector_url`,
-`chroma_name`, `chunking` and `mapping`. Every session is opened through `Store.session()`."""
+`chroma_name`, `chunking` and `mapping`. The rows are read and written through `store.COLLECTIONS`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from tunelab.rag.errors import EmbeddingMismatchError, RagError, UnknownCollectionError
 from tunelab.rag.vectors import VectorCollection, VectorStore
 from tunelab.settings import Settings
-from tunelab.store import Collection, Document, IngestReport, Store
+from tunelab.store import COLLECTIONS, Collection, Store
 
 
 @dataclass
@@ -66,13 +64,11 @@ class CollectionRegistry:
 
     # -- collections ---------------------------------------------------------------------------
     def names(self) -> list[str]:
-        with self.store.session() as s:
-            return list(s.scalars(select(Collection.name).order_by(Collection.name)))
+        return COLLECTIONS.names(self.store)
 
     def find(self, name: str) -> CollectionInfo | None:
-        with self.store.session() as s:
-            row = s.scalar(select(Collection).where(Collection.name == name))
-            return None if row is None else _info(row)
+        row = COLLECTIONS.find(self.store, name)
+        return None if row is None else _info(row)
 
     def get(self, name: str) -> CollectionInfo:
         info = self.find(name)
@@ -83,18 +79,11 @@ class CollectionRegistry:
     def create(self, name: str, *, embedding_model: str, dimension: int, vector_url: str | None,
                chroma: str, extra: dict[str, Any] | None = None) -> CollectionInfo:
         """Record a new collection whose vectors are in Chroma collection `chroma` at `vector_url`."""
-        with self.store.session() as s:
-            row = Collection(name=name, embedding_model=embedding_model, dimension=int(dimension),
-                             settings={"vector_url": vector_url, "chroma_name": chroma, **(extra or {})})
-            s.add(row)
-            s.flush()
-            return _info(row)
+        return _info(COLLECTIONS.add(self.store, name=name, embedding_model=embedding_model, dimension=int(dimension),
+                                     settings={"vector_url": vector_url, "chroma_name": chroma, **(extra or {})}))
 
     def update_settings(self, info: CollectionInfo, **values: Any) -> CollectionInfo:
-        with self.store.session() as s:
-            row = s.get(Collection, info.id)
-            row.settings = {**(row.settings or {}), **values}  # a new dict, so SQLAlchemy sees the change
-            return _info(row)
+        return _info(COLLECTIONS.merge_settings(self.store, info.id, values))
 
     def vector_store(self, info: CollectionInfo | None, url: str | None = None) -> VectorStore:
         """The Chroma store holding `info`'s vectors. A URL other than the one it was created with
@@ -115,38 +104,22 @@ class CollectionRegistry:
 
     # -- documents -----------------------------------------------------------------------------
     def document_states(self, info: CollectionInfo) -> dict[str, DocumentState]:
-        with self.store.session() as s:
-            rows = s.execute(select(Document.source, Document.content_hash, Document.meta, Document.num_chunks)
-                             .where(Document.collection_id == info.id))
-            return {src: DocumentState(h, (meta or {}).get("chunking"), n) for src, h, meta, n in rows}
+        return {source: DocumentState(digest, meta.get("chunking"), chunks)
+                for source, digest, meta, chunks in COLLECTIONS.document_states(self.store, info.id)}
 
     def save_document(self, info: CollectionInfo, *, source: str, doc_type: str, content_hash: str,
                       title: str | None, meta: dict[str, Any], num_chunks: int) -> None:
-        from tunelab.store.tables import utcnow
-
-        with self.store.session() as s:
-            row = s.scalar(select(Document).where(Document.collection_id == info.id, Document.source == source))
-            if row is None:
-                row = Document(collection_id=info.id, source=source)
-                s.add(row)
-            row.doc_type, row.content_hash, row.title = doc_type, content_hash, title
-            row.meta, row.num_chunks, row.updated_at = meta, num_chunks, utcnow()
+        COLLECTIONS.save_document(self.store, info.id, source, doc_type=doc_type, content_hash=content_hash,
+                                  title=title, meta=meta, num_chunks=num_chunks)
 
     def count_documents(self, info: CollectionInfo) -> int:
-        from sqlalchemy import func
-
-        with self.store.session() as s:
-            return s.scalar(select(func.count()).select_from(Document).where(Document.collection_id == info.id))
+        return COLLECTIONS.count_documents(self.store, info.id)
 
     # -- ingest reports ------------------------------------------------------------------------
     def save_report(self, info: CollectionInfo, source: str, counts: dict[str, int],
                     failures: list[dict[str, str]]) -> None:
-        with self.store.session() as s:
-            s.add(IngestReport(collection_id=info.id, source=source, counts=counts, failures=failures))
+        COLLECTIONS.add_report(self.store, info.id, source, counts, failures)
 
     def reports(self, info: CollectionInfo) -> list[dict[str, Any]]:
-        with self.store.session() as s:
-            rows = s.scalars(select(IngestReport).where(IngestReport.collection_id == info.id)
-                             .order_by(IngestReport.id))
-            return [{"source": r.source, "counts": dict(r.counts), "failures": list(r.failures),
-                     "created_at": r.created_at} for r in rows]
+        return [{"source": r.source, "counts": dict(r.counts), "failures": list(r.failures),
+                 "created_at": r.created_at} for r in COLLECTIONS.reports(self.store, info.id)]

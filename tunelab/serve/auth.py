@@ -16,13 +16,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tunelab.models.catalogue import NAME_RE
 from tunelab.serve.errors import error_response
-from tunelab.store import ApiKey, Store
-from tunelab.store.tables import utcnow
+from tunelab.store import API_KEYS, ApiKey, NameTakenError, Store, utcnow
 
 SECRET_PREFIX = "tl-"
 PREFIX_LEN = 11  # "tl-" + 8 random characters: stored in clear to find the row
@@ -69,40 +67,32 @@ class ApiKeys:
         if not NAME_RE.match(name):
             raise ValueError(f"Key name '{name}' must be 1-128 letters, digits, '.', '_' or '-'.")
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-        with self.store.session() as s:
-            row = s.scalar(select(ApiKey).where(ApiKey.name == name))
-            if row is not None and row.revoked_at is None:
-                raise ValueError(f"A key named '{name}' already exists; revoke it first (tunelab keys revoke {name}) "
-                                 f"or pick another name.")
-            if row is not None:  # a revoked key's name can be used again
-                s.delete(row)
-                s.flush()
-            s.add(ApiKey(name=name, prefix=secret[:PREFIX_LEN], secret_hash=_hash(secret, secrets.token_hex(16))))
+        try:  # a revoked key's name can be used again: that row is replaced
+            API_KEYS.add(self.store, name=name, prefix=secret[:PREFIX_LEN],
+                         secret_hash=_hash(secret, secrets.token_hex(16)),
+                         replace=lambda old: old.revoked_at is not None)
+        except NameTakenError:
+            raise ValueError(f"A key named '{name}' already exists; revoke it first (tunelab keys revoke {name}) "
+                             f"or pick another name.") from None
         self._forget()
         return secret
 
     def list(self) -> list[KeyInfo]:
-        with self.store.session() as s:
-            return [_info(r) for r in s.scalars(select(ApiKey).order_by(ApiKey.name))]
+        return [_info(r) for r in API_KEYS.all(self.store)]
 
     def revoke(self, name: str) -> KeyInfo:
-        with self.store.session() as s:
-            row = s.scalar(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
-            if row is None:
-                active = [k.name for k in self.list() if k.active]
-                raise ValueError(f"No active key named '{name}'. Active keys: {', '.join(active) or '(none)'}.")
-            row.revoked_at = utcnow()
-            info = _info(row)
+        row = API_KEYS.revoke(self.store, name, utcnow())
+        if row is None:
+            active = [k.name for k in self.list() if k.active]
+            raise ValueError(f"No active key named '{name}'. Active keys: {', '.join(active) or '(none)'}.")
         self._forget()
-        return info
+        return _info(row)
 
     def required(self) -> bool:
         """True once any active key exists."""
         now = time.monotonic()
         if self._active_cache is None or now - self._active_cache[0] > CACHE_S:
-            with self.store.session() as s:
-                found = s.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
-            self._active_cache = (now, found)
+            self._active_cache = (now, API_KEYS.any_active(self.store))
         return self._active_cache[1]
 
     def verify(self, secret: str) -> str | None:
@@ -114,15 +104,13 @@ class ApiKeys:
             return cached[1]
         name = None
         if secret.startswith(SECRET_PREFIX) and len(secret) > PREFIX_LEN:
-            with self.store.session() as s:
-                rows = s.scalars(select(ApiKey).where(ApiKey.prefix == secret[:PREFIX_LEN],
-                                                      ApiKey.revoked_at.is_(None))).all()
-                for row in rows:
-                    if _matches(secret, row.secret_hash):
-                        name = row.name
-                        if row.last_used_at is None or (utcnow() - _aware(row.last_used_at)).total_seconds() > 60:
-                            row.last_used_at = utcnow()
-                        break
+            for row in API_KEYS.active_with_prefix(self.store, secret[:PREFIX_LEN]):
+                if _matches(secret, row.secret_hash):
+                    name = row.name
+                    # At most one write a minute per key: the hot path stays read-only.
+                    if row.last_used_at is None or (utcnow() - _aware(row.last_used_at)).total_seconds() > 60:
+                        API_KEYS.update(self.store, row.id, last_used_at=utcnow())
+                    break
         if len(self._verified) > 10_000:
             self._verified.clear()
         self._verified[digest] = (now, name)

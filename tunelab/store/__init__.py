@@ -1,9 +1,23 @@
-"""Metadata store: SQLAlchemy models and the one session factory. Schema changes go through Alembic."""
+"""Metadata store: the tables, the one session factory, and the repositories that hold every SQL
+statement (library modules call them with the Store and plain values). Schema changes go through
+Alembic; this package imports nothing of TuneLab but `tunelab.settings`."""
 
+from tunelab.store.api_keys_repo import API_KEYS, ApiKeysRows
 from tunelab.store.db import Store
+from tunelab.store.errors import NameTakenError, UnknownNameError, UnknownRunError
+from tunelab.store.rag_repo import COLLECTIONS, CollectionsRows
+from tunelab.store.registries import ADAPTERS, DATASETS, MODELS, UPSTREAMS
+from tunelab.store.repo import NamedRows, Rows
+from tunelab.store.runs_repo import EVAL_RUNS, RUNS, RunsRows
 from tunelab.store.tables import (
-    AdapterEntry, ApiKey, Base, Collection, DatasetEntry, Document, IngestReport, ModelEntry, Run, RunMetric, Upstream,
+    AdapterEntry, ApiKey, Base, Collection, DatasetEntry, Document, EvalRunEntry, IngestReport, ModelEntry, Run,
+    RunMetric, Upstream, utcnow,
 )
 
-__all__ = ["Store", "Base", "ModelEntry", "DatasetEntry", "Run", "RunMetric", "AdapterEntry", "ApiKey",
-           "Collection", "Document", "IngestReport", "Upstream"]
+__all__ = [
+    "Store", "Base", "ModelEntry", "DatasetEntry", "Run", "RunMetric", "AdapterEntry", "ApiKey", "Collection",
+    "Document", "IngestReport", "Upstream", "EvalRunEntry", "utcnow",
+    "UnknownNameError", "UnknownRunError", "NameTakenError",
+    "Rows", "NamedRows", "RunsRows", "ApiKeysRows", "CollectionsRows",
+    "MODELS", "DATASETS", "ADAPTERS", "UPSTREAMS", "RUNS", "EVAL_RUNS", "API_KEYS", "COLLECTIONS",
+]

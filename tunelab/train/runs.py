@@ -7,9 +7,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
-
-from tunelab.store import Run, RunMetric, Store
+from tunelab.store import RUNS, Run, Store, UnknownRunError
 
 
 def new_run_id(recipe: str) -> str:
@@ -43,17 +41,17 @@ class RunRecorder:
     @classmethod
     def create(cls, store: Store, *, run_id: str, recipe: str, base_model: str, config: dict,
                output_dir: str, total_steps: int) -> "RunRecorder":
-        with store.session() as s:
-            s.add(Run(id=run_id, recipe=recipe, status="running", base_model=base_model, config=config,
-                      output_dir=output_dir, step=0, total_steps=total_steps, final_metrics={}))
+        RUNS.insert(store, id=run_id, recipe=recipe, status="running", base_model=base_model, config=config,
+                    output_dir=output_dir, step=0, total_steps=total_steps, final_metrics={})
         return cls(store, run_id)
 
     def get(self) -> Run:
-        with self.store.session() as s:
-            run = s.get(Run, self.run_id)
-            if run is None:
-                raise KeyError(self.run_id)
-            return run
+        """The run's row, detached; UnknownRunError (a KeyError) naming recent runs when there is none."""
+        run = RUNS.by_key(self.store, self.run_id)
+        if run is None:
+            raise UnknownRunError(self.run_id, [r.id for r in RUNS.newest_first(self.store, limit=5)],
+                                  kind="training run")
+        return run
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
         """Record a step's metrics; written to the store every FLUSH_S seconds, on eval metrics, and
@@ -69,33 +67,23 @@ class RunRecorder:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        with self.store.session() as s:
-            s.add_all(RunMetric(run_id=self.run_id, step=step, name=k, value=float(v))
-                      for step, metrics in pending for k, v in metrics.items())
-            s.get(Run, self.run_id).step = pending[-1][0]
+        RUNS.add_metrics(self.store, self.run_id, pending[-1][0],
+                         [(step, k, float(v)) for step, metrics in pending for k, v in metrics.items()])
 
     def rewind(self, step: int) -> None:
         """Forget metrics after `step` (they came from work the crash threw away) and mark running."""
         self._pending.clear()
-        with self.store.session() as s:
-            s.execute(delete(RunMetric).where(RunMetric.run_id == self.run_id, RunMetric.step > step))
-            run = s.get(Run, self.run_id)
-            run.status, run.step, run.error = "running", step, None
+        RUNS.rewind(self.store, self.run_id, step, status="running", error=None)
 
     def finish(self, metrics: dict, adapter_name: str | None) -> None:
         self.flush()
-        with self.store.session() as s:
-            run = s.get(Run, self.run_id)
-            run.status, run.final_metrics, run.adapter_name = "completed", metrics, adapter_name
-            run.finished_at = datetime.now(timezone.utc)
+        RUNS.update(self.store, self.run_id, status="completed", final_metrics=metrics, adapter_name=adapter_name,
+                    finished_at=datetime.now(timezone.utc))
         self._close("completed")
 
     def fail(self, error: str) -> None:
         self.flush()
-        with self.store.session() as s:
-            run = s.get(Run, self.run_id)
-            run.status, run.error = "failed", error
-            run.finished_at = datetime.now(timezone.utc)
+        RUNS.update(self.store, self.run_id, status="failed", error=error, finished_at=datetime.now(timezone.utc))
         self._close("failed")
 
     def _close(self, status: str) -> None:
@@ -104,12 +92,9 @@ class RunRecorder:
         self.mirrors = []
 
     def metrics(self, name: str) -> list[tuple[int, float]]:
-        with self.store.session() as s:
-            rows = s.execute(select(RunMetric.step, RunMetric.value).where(
-                RunMetric.run_id == self.run_id, RunMetric.name == name).order_by(RunMetric.step)).all()
-            return [(int(a), float(b)) for a, b in rows]
+        return RUNS.metric_series(self.store, self.run_id, name)
 
 
 def list_runs(store: Store) -> list[Run]:
-    with store.session() as s:
-        return list(s.scalars(select(Run).order_by(Run.created_at.desc())).all())
+    """Every training run, newest first (detached rows)."""
+    return RUNS.newest_first(store)

@@ -9,22 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlparse
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from tunelab.store import Store, Upstream
+from tunelab.store import UPSTREAMS, Store, UnknownNameError, Upstream
 
 KINDS = ("openai", "vllm")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # no '/': it separates NAME/model
 
 
-class UnknownUpstreamError(ValueError, KeyError):
-    def __init__(self, name: str, known: list[str]):
-        self.name, self.known = name, known
-        super().__init__(name)
-
-    def __str__(self) -> str:
-        return f"Unknown upstream '{self.name}'. Known upstreams: {', '.join(self.known) or '(none)'}."
+class UnknownUpstreamError(UnknownNameError):
+    kind = "upstream"
 
 
 @dataclass(frozen=True)
@@ -65,24 +57,20 @@ class UpstreamRegistry:
         self.store = store
 
     def list(self) -> list[UpstreamInfo]:
-        with self.store.session() as s:
-            return [_info(r) for r in s.scalars(select(Upstream).order_by(Upstream.name))]
+        return [_info(r) for r in UPSTREAMS.all(self.store)]
 
     def names(self) -> list[str]:
-        return [u.name for u in self.list()]
+        return UPSTREAMS.names(self.store)
 
     def get(self, name: str) -> UpstreamInfo:
-        with self.store.session() as s:
-            row = s.scalar(select(Upstream).where(Upstream.name == name))
-            if row is not None:
-                return _info(row)
-        raise UnknownUpstreamError(name, self.names())
+        info = self.find(name)
+        if info is None:
+            raise UnknownUpstreamError(name, self.names())
+        return info
 
     def find(self, name: str) -> UpstreamInfo | None:
-        try:
-            return self.get(name)
-        except UnknownUpstreamError:
-            return None
+        row = UPSTREAMS.find(self.store, name)
+        return None if row is None else _info(row)
 
     def add(self, name: str, base_url: str, *, api_key: str | None = None, models: list[str] | tuple = (),
             kind: str = "openai") -> UpstreamInfo:
@@ -91,22 +79,16 @@ class UpstreamRegistry:
         if kind not in KINDS:
             raise ValueError(f"Upstream kind '{kind}' is not one of: {', '.join(KINDS)}.")
         models = [m.strip() for m in models if m and m.strip()]
-        try:
-            with self.store.session() as s:
-                if s.scalar(select(Upstream.id).where(Upstream.name == name)) is not None:
-                    raise ValueError(f"An upstream named '{name}' already exists; remove it first with: "
-                                     f"tunelab upstreams rm {name}")
-                s.add(Upstream(name=name, base_url=check_base_url(base_url), api_key=api_key or None, kind=kind,
-                               models=models))
-        except IntegrityError:
-            raise ValueError(f"An upstream named '{name}' already exists.") from None
+        if UPSTREAMS.exists(self.store, name):
+            raise ValueError(f"An upstream named '{name}' already exists; remove it first with: "
+                             f"tunelab upstreams rm {name}")
+        # A name another process adds since the check fails here too, as a NameTakenError (a ValueError).
+        UPSTREAMS.add(self.store, name=name, base_url=check_base_url(base_url), api_key=api_key or None, kind=kind,
+                      models=models)
         return self.get(name)
 
     def remove(self, name: str) -> UpstreamInfo:
-        with self.store.session() as s:
-            row = s.scalar(select(Upstream).where(Upstream.name == name))
-            if row is None:
-                raise UnknownUpstreamError(name, self.names())
-            info = _info(row)
-            s.delete(row)
-        return info
+        row = UPSTREAMS.remove(self.store, name)
+        if row is None:
+            raise UnknownUpstreamError(name, self.names())
+        return _info(row)

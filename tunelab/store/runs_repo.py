@@ -1,0 +1,37 @@
+"""Training runs with their metric history (`runs`, `run_metrics`), and evaluation runs
+(`eval_runs`), by id. Callers pass the Store and plain values and get detached rows back."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+
+from tunelab.store.db import Store
+from tunelab.store.repo import Rows, assign
+from tunelab.store.tables import EvalRunEntry, Run, RunMetric
+
+
+class RunsRows(Rows[Run]):
+    """Training runs; their metrics are written with the run's step, so the two never disagree."""
+
+    def add_metrics(self, store: Store, run_id: str, step: int, points: list[tuple[int, str, float]]) -> None:
+        """Append `points` (step, metric name, value) and set the run's step to `step`."""
+        with store.session() as s:
+            s.add_all(RunMetric(run_id=run_id, step=at, name=name, value=value) for at, name, value in points)
+            s.get(Run, run_id).step = step
+
+    def rewind(self, store: Store, run_id: str, step: int, **values) -> None:
+        """Drop the metrics logged after `step`, and set the run's step and `values`."""
+        with store.session() as s:
+            s.execute(delete(RunMetric).where(RunMetric.run_id == run_id, RunMetric.step > step))
+            assign(s.get(Run, run_id), {"step": step, **values})
+
+    def metric_series(self, store: Store, run_id: str, name: str) -> list[tuple[int, float]]:
+        """(step, value) of metric `name`, by step."""
+        with store.session() as s:
+            rows = s.execute(select(RunMetric.step, RunMetric.value)
+                             .where(RunMetric.run_id == run_id, RunMetric.name == name).order_by(RunMetric.step))
+            return [(int(at), float(value)) for at, value in rows]
+
+
+RUNS = RunsRows(Run)
+EVAL_RUNS: Rows[EvalRunEntry] = Rows(EvalRunEntry)
