@@ -18,6 +18,8 @@ from typing import Iterator
 
 from tunelab.adapters.errors import AdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry
+from tunelab.models.catalogue import Catalogue
+from tunelab.models.progress import hf_bars_off
 from tunelab.settings import Settings
 from tunelab.store import Store
 
@@ -50,7 +52,7 @@ def _marker(info: AdapterInfo, how: str) -> dict:
 
 def _base_dtype(path: str):
     """The dtype the base model's config.json declares (None: unknown, let the loader choose)."""
-    import torch
+    import torch  # lazy: torch is slow to import
 
     try:
         cfg = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
@@ -63,10 +65,8 @@ def _base_dtype(path: str):
 def export_merged(registry: AdapterRegistry, settings: Settings, store: Store, name: str, out_dir: str | Path) -> Path:
     """Merge LoRA adapter `name` into its base model and save model + tokenizer to `out_dir`
     (in the base's own dtype); returns the folder."""
-    from tunelab.models.catalogue import Catalogue
-    from tunelab.models.loader import load_model, local_path
-    from tunelab.models.peft_loading import attach_adapters
-    from tunelab.models.progress import hf_bars_off
+    from tunelab.models.loader import load_model, local_path  # lazy: torch is slow to import
+    from tunelab.models.peft_loading import attach_adapters  # lazy: torch is slow to import
 
     info = registry.get(name)
     if info.kind != "lora":
@@ -84,7 +84,7 @@ def export_merged(registry: AdapterRegistry, settings: Settings, store: Store, n
 
 def export_adapter(registry: AdapterRegistry, name: str, out_dir: str | Path) -> Path:
     """Copy adapter `name`'s PEFT folder to `out_dir` (weights as safetensors); returns the folder."""
-    from tunelab.models.peft_loading import check_adapter_folder
+    from tunelab.models.peft_loading import check_adapter_folder  # lazy: torch is slow to import
 
     info = registry.get(name)
     if info.kind != "lora":
@@ -104,8 +104,8 @@ def export_adapter(registry: AdapterRegistry, name: str, out_dir: str | Path) ->
 
 def _bin_to_safetensors(folder: Path) -> None:
     """Older PEFT wrote adapter_model.bin; vLLM and current PEFT prefer safetensors."""
-    import torch
-    from safetensors.torch import save_file
+    import torch  # lazy: torch is slow to import
+    from safetensors.torch import save_file  # lazy: torch is slow to import
 
     state = torch.load(folder / "adapter_model.bin", map_location="cpu", weights_only=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "adapter_model.safetensors"))

@@ -88,7 +88,7 @@ def base_model_hash(path: str, *, cache_dir: Path | None = None) -> str | None:
     if folder.is_dir():
         return model_fingerprint(folder)
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import snapshot_download  # lazy: huggingface_hub is slow to import
 
         snapshot = Path(snapshot_download(path, local_files_only=True))
     except Exception:  # not a hub id, or not in the cache: nothing local to hash

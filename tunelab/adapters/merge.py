@@ -42,7 +42,7 @@ def check_merge(names: list[str], weights: list[float], method: str, density: fl
 
 
 def _parents(registry: AdapterRegistry, names: list[str], method: str) -> list[AdapterInfo]:
-    from tunelab.models.peft_loading import adapter_config
+    from tunelab.models.peft_loading import adapter_config  # lazy: torch is slow to import
 
     parents = [registry.get(n) for n in names]
     bases = {p.base_model for p in parents}
@@ -82,10 +82,10 @@ def merge_adapters(
 ) -> AdapterInfo:
     """Merge the named LoRA adapters with `weights` into a new adapter `new_name` and register it
     (kind "lora", lineage: parents, method, weights, density, seed, versions)."""
-    import torch
+    import torch  # lazy: torch is slow to import
 
-    from tunelab.models.loader import load_model
-    from tunelab.models.peft_loading import attach_adapters
+    from tunelab.models.loader import load_model  # lazy: torch is slow to import
+    from tunelab.models.peft_loading import attach_adapters  # lazy: torch is slow to import
 
     weights = [float(w) for w in weights]
     check_merge(names, weights, method, density)

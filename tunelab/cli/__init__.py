@@ -3,10 +3,13 @@ library, and prints. Errors a user can act on are printed without a traceback an
 
 from __future__ import annotations
 
+import logging
 import sys
+import warnings
 
 import typer
 
+from tunelab import __version__
 from tunelab.cli import adapters, ask, chat, data, generate, keys, models, quickstart, rag, serve, train, upstreams
 from tunelab.cli import eval as eval_cli
 from tunelab.cli.errors import print_error
@@ -39,7 +42,6 @@ app.command("quickstart")(quickstart.quickstart)
 @app.command("version")
 def version() -> None:
     """Print TuneLab's version."""
-    from tunelab import __version__
 
     typer.echo(__version__)
 
@@ -47,8 +49,6 @@ def version() -> None:
 def quiet_libraries() -> None:
     """Third-party notices a CLI user cannot act on: bitsandbytes' optional CPU kernel package and
     transformers' deprecation notices about calls made inside peft."""
-    import logging
-    import warnings
 
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")

@@ -14,6 +14,7 @@ import typer
 from tunelab.cli.common import console, console_err, load
 from tunelab.cli.generate import MaxTokensOpt, ModelOpt, SeedOpt, TemperatureOpt, TemplateOpt, TopPOpt
 from tunelab.engine.generation import GenerationResult, SamplingParams, stream_text
+from tunelab.models.catalogue import resolve_template_arg
 
 HELP = "Commands: /reset  /system TEXT  /exit   (Ctrl-C stops an answer, Ctrl-D quits)"
 
@@ -43,7 +44,6 @@ def chat(
     chat_template: TemplateOpt = None,
 ) -> None:
     """Chat with a model in the terminal."""
-    from tunelab.models.catalogue import resolve_template_arg
 
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
     template = resolve_template_arg(chat_template)

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from rich.console import Console
 
+from tunelab.models.loader import load_model
 from tunelab.settings import Settings
 from tunelab.store import Store
 
@@ -25,6 +26,5 @@ def store() -> Store:
 
 def load(name: str | None):
     """Load a catalogue model by name (default: the configured default model)."""
-    from tunelab.models.loader import load_model
 
     return load_model(name or settings().default_model, settings(), store=store())

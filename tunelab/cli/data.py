@@ -4,15 +4,19 @@ datasets that training refers to by name."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import print_error, user_errors
 from tunelab.data import FORMATS, DatasetError, dataset_hash, dataset_stats, load_dataset, load_llamafactory
+from tunelab.data.registry import DatasetRegistry
+from tunelab.models.tokenizer import load_tokenizer, token_counter
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -66,7 +70,6 @@ def validate(
 
 
 def registry():
-    from tunelab.data.registry import DatasetRegistry
 
     return DatasetRegistry(store(), settings())
 
@@ -83,7 +86,6 @@ def add(
     with user_errors():
         tokenize = None
         if model is not None:
-            from tunelab.models.tokenizer import load_tokenizer, token_counter
 
             tokenize = token_counter(load_tokenizer(model, settings(), store=store()))
         info = registry().add(file, name, format, skip_invalid=skip_invalid, tokenizer=tokenize, tokenizer_name=model)
@@ -98,7 +100,6 @@ def add(
 @app.command("list")
 def list_datasets() -> None:
     """List registered datasets."""
-    from rich.table import Table
 
     table = Table()
     for col in ("name", "records", "format", "sha256", "source"):
@@ -111,7 +112,6 @@ def list_datasets() -> None:
 @app.command("show")
 def show(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
     """Show one dataset: where its copy is, its hash, statistics and first records."""
-    import json
 
     with user_errors():
         d = registry().get(name)

@@ -9,6 +9,7 @@ import typer
 
 from tunelab.cli.common import console_err, load
 from tunelab.engine.generation import SamplingParams, stream_text
+from tunelab.models.catalogue import resolve_template_arg
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Catalogue model name (default: the default model).")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Maximum tokens to generate.")]
@@ -37,7 +38,6 @@ def generate(
     chat_template: TemplateOpt = None,
 ) -> None:
     """Generate text from PROMPT, streaming tokens as they come."""
-    from tunelab.models.catalogue import resolve_template_arg
 
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
     template = resolve_template_arg(chat_template)

@@ -16,7 +16,7 @@ app = typer.Typer(help="API keys for the server: create (shown once), list, revo
 
 
 def _keys():
-    from tunelab.serve.auth import ApiKeys
+    from tunelab.serve.auth import ApiKeys  # lazy: fastapi is slow to import
 
     return ApiKeys(store())
 

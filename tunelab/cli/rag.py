@@ -12,6 +12,9 @@ from rich.markup import escape
 
 from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.rag import ChunkConfig, CrawlConfig, FieldMapping, Filters, Searcher, load_reranker
+from tunelab.rag import ingest as run_ingest
+from tunelab.rag.registry import CollectionRegistry
 
 MAX_REASONS = 20
 
@@ -36,9 +39,6 @@ def ingest(
     document per record); crawls URLs on the same site, honouring robots.txt. Prints, per source,
     how many documents were added, unchanged, updated, failed (with reasons) and skipped.
     """
-    from tunelab.rag import ChunkConfig, CrawlConfig, FieldMapping
-    from tunelab.rag import ingest as run_ingest
-    from tunelab.rag.registry import CollectionRegistry
 
     with user_errors():
         chunking = None
@@ -80,7 +80,6 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per hit.")] = False,
 ) -> None:
     """Search a collection and print the best chunks with their score and source."""
-    from tunelab.rag import Filters, Searcher, load_reranker
 
     with user_errors():
         filters = Filters.parse(filter_, price_min=price_min, price_max=price_max)

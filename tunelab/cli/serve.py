@@ -10,6 +10,7 @@ import typer
 
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.models.catalogue import Catalogue
 
 
 class EngineKind(str, Enum):
@@ -30,10 +31,9 @@ def serve(
 ) -> None:
     """Serve the base model and its adapters over an OpenAI-compatible API (/v1/chat/completions,
     /v1/completions, /v1/embeddings, /v1/models), with /health and /metrics."""
-    import uvicorn
+    import uvicorn  # lazy: uvicorn is slow to import
 
-    from tunelab.models.catalogue import Catalogue
-    from tunelab.serve.app import create_app
+    from tunelab.serve.app import create_app  # lazy: fastapi is slow to import
 
     cfg = settings()
     updates = {k: v for k, v in (("max_loaded_adapters", max_loaded_adapters), ("max_queue", max_queue)) if v}

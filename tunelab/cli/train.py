@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from tunelab.cli.common import console, console_err, settings, store
+from tunelab.train import load_config, resume_run, run_recipe
+from tunelab.train.runs import RunRecorder
+from tunelab.train.runs import list_runs as runs
 
 runs_app = typer.Typer(help="Training runs: status, metrics, where their files are.", no_args_is_help=True)
 
@@ -18,7 +22,6 @@ def train(
     resume: Annotated[Optional[str], typer.Option(help="Continue this run id from its last checkpoint.")] = None,
 ) -> None:
     """Fine-tune: run an sft, dpo or classifier recipe and register the result as an adapter."""
-    from tunelab.train import load_config, resume_run, run_recipe
 
     if resume:
         if config or set_:
@@ -35,7 +38,6 @@ def train(
 @runs_app.command("list")
 def list_runs() -> None:
     """List training runs, newest first."""
-    from tunelab.train.runs import list_runs as runs
 
     table = Table("run", "recipe", "status", "base", "step", "adapter", "eval_loss")
     for r in runs(store()):
@@ -47,9 +49,7 @@ def list_runs() -> None:
 @runs_app.command("show")
 def show(run_id: str) -> None:
     """Show a run's config, status, error and metric history."""
-    import json
 
-    from tunelab.train.runs import RunRecorder
 
     rec = RunRecorder(store(), run_id)
     r = rec.get()

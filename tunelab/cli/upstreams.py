@@ -10,8 +10,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from tunelab.adapters import AdapterRegistry
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.upstreams import UpstreamRegistry
+from tunelab.upstreams.vllm import push_adapter
 
 app = typer.Typer(help="Remote OpenAI-compatible servers (vLLM, another TuneLab, a hosted API) served as NAME/model.",
                   no_args_is_help=True)
@@ -23,7 +26,6 @@ class UpstreamKind(str, Enum):
 
 
 def _registry():
-    from tunelab.upstreams import UpstreamRegistry
 
     return UpstreamRegistry(store())
 
@@ -70,8 +72,6 @@ def load_adapter(
     path_on_server: Annotated[Optional[str], typer.Option(help="The adapter's folder as the vLLM machine sees it; default: its path here.")] = None,
 ) -> None:
     """Load a registered adapter into a vLLM upstream (POST /v1/load_lora_adapter)."""
-    from tunelab.adapters import AdapterRegistry
-    from tunelab.upstreams.vllm import push_adapter
 
     with user_errors():
         info = AdapterRegistry(store(), settings()).get(adapter)

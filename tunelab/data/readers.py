@@ -102,7 +102,7 @@ def _csv(path: Path, delimiter: str) -> Iterator[RawRow]:
 
 def _parquet(path: Path) -> Iterator[RawRow]:
     try:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # lazy: pyarrow is slow to import
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         raise DatasetError(str(path), "reading Parquet needs pyarrow: pip install pyarrow") from None
     try:

@@ -4,7 +4,13 @@ likelihood scoring. `types.py` is the contract between an engine and its callers
 
 from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.types import (
-    Constraint, EngineStats, GenerationEngine, GenRequest, QueueFullError, ScoreRequest, TokenEvent,
+    Constraint,
+    EngineStats,
+    GenerationEngine,
+    GenRequest,
+    QueueFullError,
+    ScoreRequest,
+    TokenEvent,
 )
 
 __all__ = ["Constraint", "EngineStats", "GenerationEngine", "GenRequest", "QueueFullError", "SamplingParams",

@@ -16,10 +16,10 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from tunelab.store.errors import UnknownAdapterError
 from tunelab.models.errors import ModelSourceError
 from tunelab.models.loader import LoadedModel
 from tunelab.models.peft_loading import adapter_config, check_adapter_folder
+from tunelab.store.errors import UnknownAdapterError
 
 AdapterResolver = Callable[[str], "str | Path"]  # registry name -> PEFT folder; raises UnknownAdapterError
 BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch

@@ -56,7 +56,7 @@ def constraint_key(c: Constraint) -> str:
 
 def grammar_for(c: Constraint) -> str:
     """The llguidance grammar (a JSON string) for a constraint; validity is checked when it is compiled."""
-    from llguidance import LLMatcher
+    from llguidance import LLMatcher  # lazy: llguidance is slow to import
 
     try:
         if c.kind == "json_object":
@@ -241,7 +241,7 @@ class ConstraintBackend:
 
     def __init__(self, tokenizer, *, vocab_size: int | None = None, eos_token_ids: Iterable[int] = (),
                  cache_size: int = 256) -> None:
-        import llguidance.hf
+        import llguidance.hf  # lazy: llguidance is slow to import
 
         self.vocab_size = int(vocab_size or len(tokenizer))
         eos = sorted(set(eos_token_ids)) or None
@@ -266,7 +266,7 @@ class ConstraintBackend:
 
     def compile(self, c: Constraint):
         """The compiled (never advanced) llguidance matcher for `c`; raises ConstraintError."""
-        from llguidance import LLMatcher
+        from llguidance import LLMatcher  # lazy: llguidance is slow to import
 
         key = constraint_key(c)
         with self._lock:

@@ -40,7 +40,7 @@ def score_options(forward: Forward, prompt_ids: Sequence[int], options: Sequence
     `forward` is a causal LM (or a wrapper that picks its adapter) called with keyword arguments as
     above; it must return `.logits` and fill the `DynamicCache` it is given. Call `check_score_request`
     first: this function assumes non-empty inputs that fit the context."""
-    from transformers import DynamicCache
+    from transformers import DynamicCache  # lazy: transformers is slow to import
 
     n_prompt = len(prompt_ids)
     with torch.inference_mode():
@@ -69,7 +69,7 @@ def _score_rest(forward: Forward, layers, options: list[Sequence[int]], scores: 
     forward pass of option[:-1] for every option at once over `len(options)` copies of the prompt cache.
     Right padding needs no attention mask: it comes after every real token, so causal attention
     already keeps it out of their view, and position ids are the same for every row."""
-    from transformers import DynamicCache
+    from transformers import DynamicCache  # lazy: transformers is slow to import
 
     n = len(options)
     width = max(len(o) - 1 for o in options)

@@ -80,7 +80,7 @@ def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None
 
 
 def _convert(gguf: Path, out: Path, console: Console) -> None:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: transformers is slow to import
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())

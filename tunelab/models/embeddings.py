@@ -14,6 +14,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tunelab.models.errors import ModelSourceError
+from tunelab.models.packaged import minilm_dir
+from tunelab.models.progress import hf_bars_off
+
 TokenEmbedder = Callable[[Sequence[str]], list[np.ndarray]]
 
 
@@ -27,11 +31,9 @@ def token_embedder(
     """Load the encoder in `folder` (default: the packaged MiniLM, `tunelab.models.packaged.minilm_dir()`)
     and return a function texts → list of [tokens, dim] arrays. Texts longer than `max_length`
     word pieces (MiniLM's trained length is 256) are truncated."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+    import torch  # lazy: torch is slow to import
+    from transformers import AutoModel, AutoTokenizer  # lazy: transformers is slow to import
 
-    from tunelab.models.packaged import minilm_dir
-    from tunelab.models.progress import hf_bars_off
 
     path = Path(folder) if folder is not None else minilm_dir()
     with hf_bars_off():
@@ -97,11 +99,8 @@ def sentence_embedder(name_or_folder: str | Path | None = None, *, device: str =
     """Load a sentence-transformers model: None or 'minilm' (or its hub name) is the packaged
     all-MiniLM-L6-v2; a folder is loaded as is; any other name comes from the local Hugging Face
     cache, or from the hub when `offline` is False."""
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # lazy: sentence-transformers is slow to import
 
-    from tunelab.models.errors import ModelSourceError
-    from tunelab.models.packaged import minilm_dir
-    from tunelab.models.progress import hf_bars_off
 
     raw = None if name_or_folder is None else str(name_or_folder)
     is_folder = False

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from tunelab.models.errors import ModelSourceError
+from tunelab.models.packaged import minilm_dir
 from tunelab.models.progress import hf_bars_off
 
 
@@ -61,7 +62,7 @@ class EncoderClassifier:
 @contextmanager
 def _quiet_load() -> Iterator[None]:
     """A fresh head is expected to be missing from the checkpoint: no load report about it."""
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # lazy: transformers is slow to import
 
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
@@ -88,7 +89,11 @@ def load_encoder_classifier(folder: str | Path, labels: Sequence[str] | None = N
     With `labels`, the head has one output per label (class id = position in `labels`) and is
     initialised afresh (from torch's RNG: seed first for a reproducible head) unless the folder
     already holds a head of that size. Without, the folder must be a trained classifier."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import (  # lazy: transformers is slow to import
+        AutoConfig,
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+    )
 
     path = Path(folder).expanduser()
     if not (path / "config.json").is_file():
@@ -119,7 +124,6 @@ def load_encoder_classifier(folder: str | Path, labels: Sequence[str] | None = N
 def resolve_encoder(name: str) -> Path:
     """The folder of encoder `name`: 'minilm' is the packaged all-MiniLM-L6-v2; anything else a folder."""
     if name == "minilm":
-        from tunelab.models.packaged import minilm_dir
 
         return minilm_dir()
     path = Path(name).expanduser()

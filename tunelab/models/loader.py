@@ -93,8 +93,8 @@ def local_path(spec: ModelSpec, settings: Settings) -> str:
 
 def resolve_hub(spec: ModelSpec, settings: Settings) -> str:
     """Use the local HF cache if it holds the model; otherwise check the hub answers, quickly."""
-    from huggingface_hub import HfApi, try_to_load_from_cache
-    from huggingface_hub.errors import RepositoryNotFoundError
+    from huggingface_hub import HfApi, try_to_load_from_cache  # lazy: huggingface_hub is slow to import
+    from huggingface_hub.errors import RepositoryNotFoundError  # lazy: huggingface_hub is slow to import
 
     if isinstance(try_to_load_from_cache(spec.source, "config.json"), str):
         return spec.source
@@ -117,10 +117,10 @@ def resolve_hub(spec: ModelSpec, settings: Settings) -> str:
 def nf4_config(compute_dtype: torch.dtype):
     """4-bit NF4 with double quantization (QLoRA's recipe), or a clear error if bitsandbytes is absent."""
     try:
-        import bitsandbytes  # noqa: F401
+        import bitsandbytes  # noqa: F401  # lazy: bitsandbytes is slow to import (and optional)
     except ImportError:
         raise ModelError("4-bit loading needs bitsandbytes: pip install 'tunelab[qlora]'") from None
-    from transformers import BitsAndBytesConfig
+    from transformers import BitsAndBytesConfig  # lazy: transformers is slow to import
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                               bnb_4bit_compute_dtype=compute_dtype)
@@ -129,7 +129,7 @@ def nf4_config(compute_dtype: torch.dtype):
 def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | None = None,
                dtype: torch.dtype | None = None, quantization: str = "none") -> LoadedModel:
     """Load a catalogue model. `quantization="nf4"` loads the weights in 4-bit (for QLoRA)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: transformers is slow to import
 
     spec = model if isinstance(model, ModelSpec) else Catalogue(store or Store(settings)).get(model)
     path = local_path(spec, settings)

@@ -33,7 +33,7 @@ def attach_adapters(loaded: LoadedModel, adapters: dict[str, str | Path]):
     folder) under its key, in eval mode, the first adapter active. Keys are PEFT adapter names:
     no '.' (torch module names cannot hold one). Raises ModelSourceError when a folder is not an
     adapter or does not fit this base model."""
-    from peft import PeftModel
+    from peft import PeftModel  # lazy: peft is slow to import
 
     if not adapters:
         raise ValueError("attach_adapters needs at least one adapter.")

@@ -11,7 +11,7 @@ from rich.progress import Progress, TaskID
 @contextmanager
 def hf_bars_off() -> Iterator[None]:
     """Silence transformers' tqdm bars ("Loading weights") for the duration of the block."""
-    from transformers.utils import logging as hf_logging
+    from transformers.utils import logging as hf_logging  # lazy: transformers is slow to import
 
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
@@ -29,7 +29,7 @@ def gguf_tensors_into(progress: Progress, task: TaskID) -> Iterator[None]:
     transformers iterates `tqdm(reader.tensors, ...)` while dequantizing; we swap that module's
     `tqdm` for a generator that advances `task`, so the user sees one bar with real counts.
     """
-    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils  # lazy: transformers is slow to import
 
     original = gguf_utils.tqdm
 

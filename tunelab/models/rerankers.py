@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tunelab.models.errors import ModelSourceError
+from tunelab.models.progress import hf_bars_off
 
 
 @dataclass
@@ -39,9 +40,8 @@ def cross_encoder(name_or_folder: str | Path, *, device: str = "cpu", offline: b
                   max_length: int = 512) -> CrossEncoderModel:
     """Load a cross-encoder from a folder, or by hub name from the local cache (or the hub when
     `offline` is False)."""
-    from sentence_transformers import CrossEncoder
+    from sentence_transformers import CrossEncoder  # lazy: sentence-transformers is slow to import
 
-    from tunelab.models.progress import hf_bars_off
 
     raw = str(name_or_folder)
     path = Path(raw).expanduser()

@@ -14,7 +14,7 @@ from tunelab.store import Store
 
 def load_tokenizer(name: str, settings: Settings, *, store: Store | None = None):
     """The tokenizer of catalogue model `name` (a GGUF model is converted first, once)."""
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # lazy: transformers is slow to import
 
     spec = Catalogue(store or Store(settings)).get(name)
     path = local_path(spec, settings)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tunelab.rag.self_query import current_loop_token, run_from_worker
 from tunelab.engine.types import Constraint
+from tunelab.rag.self_query import current_loop_token, run_from_worker
 from tunelab.tasks.model import TaskModel
 
 SYSTEM = ("You help a product search engine. Rewrite the shopper's question as short search queries that "

@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
-from tunelab.rag.filters import Filters
 from tunelab.engine.types import Constraint
+from tunelab.rag.filters import Filters
 from tunelab.tasks.model import TaskModel
 
 T = TypeVar("T")

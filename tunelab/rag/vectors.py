@@ -5,8 +5,8 @@ dimension in its metadata, and uses cosine distance."""
 
 from __future__ import annotations
 
-import uuid
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence

@@ -23,24 +23,25 @@ from fastapi import FastAPI
 from tunelab import __version__
 from tunelab.adapters.registry import AdapterRegistry
 from tunelab.adapters.servable import servable_adapter_paths
-from tunelab.models.errors import ModelError
-from tunelab.models.loader import LoadedModel
-from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
-from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.engine.adapter_pool import AdapterResolver
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import GenerationEngine
+from tunelab.models.embeddings import sentence_embedder
+from tunelab.models.errors import ModelError
+from tunelab.models.loader import LoadedModel, load_model
+from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
+from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.serve.errors import install_error_handlers
 from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
-from tunelab.upstreams.client import UpstreamClient
-from tunelab.upstreams.registry import UpstreamRegistry
-from tunelab.serve.tasks_service import TasksService
 from tunelab.serve.routes import ROUTERS
+from tunelab.serve.tasks_service import TasksService
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.upstreams.client import UpstreamClient
+from tunelab.upstreams.registry import UpstreamRegistry
 
 log = logging.getLogger("tunelab.serve")
 
@@ -74,7 +75,6 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from tunelab.models.loader import load_model
 
         store = await anyio.to_thread.run_sync(Store, settings)
         base = loaded or await anyio.to_thread.run_sync(
@@ -118,7 +118,6 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
 
 
 def _load_embedder() -> EmbeddingService | None:
-    from tunelab.models.embeddings import sentence_embedder
 
     try:
         return EmbeddingService(sentence_embedder())

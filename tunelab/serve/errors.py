@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse
 
 from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.adapters.servable import AdapterNotServableError
-from tunelab.models.errors import ModelError, UnknownModelError
 from tunelab.engine.types import QueueFullError
+from tunelab.models.errors import ModelError, UnknownModelError
 
 log = logging.getLogger("tunelab.serve")
 

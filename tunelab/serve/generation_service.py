@@ -18,15 +18,16 @@ from typing import AsyncIterator, Awaitable
 from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry
 from tunelab.adapters.servable import SERVED_KINDS, AdapterNotServableError, check_servable
-from tunelab.models.errors import ChatTemplateError
 from tunelab.engine.sampling import SamplingParams
-from tunelab.models.loader import LoadedModel
 from tunelab.engine.types import Constraint, GenerationEngine, GenRequest, TokenEvent
+from tunelab.models.errors import ChatTemplateError
+from tunelab.models.loader import LoadedModel
 from tunelab.serve.errors import APIError, NotFoundError, from_exception
 from tunelab.serve.metrics import ServeMetrics
 from tunelab.serve.protocol import ChatMessage, Model
-from tunelab.upstreams.registry import UpstreamInfo
 from tunelab.settings import Settings
+from tunelab.upstreams.registry import UpstreamInfo
+
 
 @dataclass(frozen=True)
 class Target:

@@ -10,8 +10,19 @@ from tunelab.store.registries import ADAPTERS, DATASETS, MODELS, UPSTREAMS
 from tunelab.store.repo import NamedRows, Rows
 from tunelab.store.runs_repo import EVAL_RUNS, RUNS, RunsRows
 from tunelab.store.tables import (
-    AdapterEntry, ApiKey, Base, Collection, DatasetEntry, Document, EvalRunEntry, IngestReport, ModelEntry, Run,
-    RunMetric, Upstream, utcnow,
+    AdapterEntry,
+    ApiKey,
+    Base,
+    Collection,
+    DatasetEntry,
+    Document,
+    EvalRunEntry,
+    IngestReport,
+    ModelEntry,
+    Run,
+    RunMetric,
+    Upstream,
+    utcnow,
 )
 
 __all__ = [

@@ -17,10 +17,10 @@ from tunelab.adapters.registry import AdapterRegistry
 from tunelab.adapters.servable import servable_adapter_paths
 from tunelab.models.catalogue import Catalogue
 from tunelab.models.loader import LoadedModel, load_model
-from tunelab.upstreams.registry import UpstreamRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.model import EngineTaskModel, TaskModel, UpstreamTaskModel
+from tunelab.upstreams.registry import UpstreamRegistry
 
 
 class UnknownTaskModelError(ValueError):

@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from tunelab.engine.sampling import SamplingParams
-from tunelab.models.loader import LoadedModel
 from tunelab.engine.types import Constraint, GenerationEngine, GenRequest, QueueFullError, ScoreRequest
+from tunelab.models.loader import LoadedModel
 
 
 class TaskModelError(RuntimeError):

@@ -14,15 +14,15 @@ def run_recipe(cfg, settings: Settings, store: Store, *, console: Console | None
                run_id: str | None = None, resume: bool = False) -> dict:
     """Run any recipe config; returns {"run_id", "adapter", "metrics"}."""
     if isinstance(cfg, SFTConfig):
-        from tunelab.train.sft import run_sft
+        from tunelab.train.sft import run_sft  # lazy: torch is slow to import
 
         return run_sft(cfg, settings, store, console=console, run_id=run_id, resume=resume)
     if isinstance(cfg, DPOConfig):
-        from tunelab.train.dpo import run_dpo
+        from tunelab.train.dpo import run_dpo  # lazy: torch is slow to import
 
         return run_dpo(cfg, settings, store, console=console, run_id=run_id, resume=resume)
     if isinstance(cfg, ClassifierConfig):
-        from tunelab.train.classifier import run_classifier
+        from tunelab.train.classifier import run_classifier  # lazy: torch is slow to import
 
         return run_classifier(cfg, settings, store, console=console, run_id=run_id, resume=resume)
     raise TypeError(f"not a recipe config: {type(cfg).__name__}")

@@ -26,6 +26,7 @@ from tunelab.data.records import Message, PreferenceRecord
 from tunelab.models.catalogue import resolve_template_arg
 from tunelab.models.chat_templates import render_chat
 from tunelab.models.loader import load_model, use_bf16
+from tunelab.models.peft_loading import attach_adapters
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import Batch, epoch_order, pack
@@ -177,7 +178,6 @@ def pair_logps(model, pb: PairBatch, reference: Callable[[], ContextManager]):
 
 def _start_from_sft(cfg: DPOConfig, loaded, registry: AdapterRegistry, base_hash: str | None):
     """The policy: a trainable copy of the SFT adapter; the reference: a frozen copy of it."""
-    from tunelab.models.peft_loading import attach_adapters
 
     info = registry.get(cfg.sft_adapter)
     if info.kind != "lora":

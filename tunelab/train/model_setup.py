@@ -8,7 +8,7 @@ from tunelab.train.config import LoraSettings
 
 
 def lora_config(lora: LoraSettings, task_type: str = "CAUSAL_LM"):
-    from peft import LoraConfig
+    from peft import LoraConfig  # lazy: peft is slow to import
 
     return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                       target_modules=lora.target_modules, task_type=task_type)
@@ -16,7 +16,7 @@ def lora_config(lora: LoraSettings, task_type: str = "CAUSAL_LM"):
 
 def prepare_for_training(model, *, method: str, lora: LoraSettings | None, gradient_checkpointing: bool, seed: int):
     """Returns the trainable model. LoRA weights are initialised from `seed`, so reruns match."""
-    from peft import get_peft_model, prepare_model_for_kbit_training
+    from peft import get_peft_model, prepare_model_for_kbit_training  # lazy: peft is slow to import
 
     torch.manual_seed(seed)
     model.config.use_cache = False
@@ -62,7 +62,7 @@ def lora_branch_fp32(model) -> int:
     bf16 (that is the speed), its output is widened to fp32, the rank-r branch runs in fp32, and the
     sum stays fp32 (PEFT casts the result back to the base output's dtype, now fp32).
     """
-    from peft.tuners.lora.layer import LoraLayer
+    from peft.tuners.lora.layer import LoraLayer  # lazy: peft is slow to import
 
     changed = 0
     for module in model.modules():

@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tunelab.models.progress import hf_bars_off
+
 
 def plan_steps(n_batches: int, cfg) -> int:
     """Optimizer steps of a run: `max_steps` when set, else ceil(micro-batches x epochs / grad_accum)."""
@@ -27,7 +29,6 @@ def save_result(model, tokenizer, cfg, folder: Path) -> Path:
     A PEFT model writes its adapter only (PEFT format: adapter_config.json + weights); any other
     model (SFT `method: full`, a classifier) is a complete model and gets its tokenizer too, so the
     folder loads on its own. `cfg` is the recipe config the result was trained with."""
-    from tunelab.models.progress import hf_bars_off
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))

@@ -8,6 +8,7 @@ import time
 from datetime import datetime, timezone
 
 from tunelab.store import RUNS, Run, Store, UnknownRunError
+from tunelab.train.tracking import MlflowMirror
 
 
 def new_run_id(recipe: str) -> str:
@@ -33,7 +34,6 @@ class RunRecorder:
             rec = cls.create(store, run_id=run_id, recipe=cfg.recipe, base_model=base_model,
                              config=cfg.model_dump(mode="json"), output_dir=output_dir, total_steps=total_steps)
         if cfg.mlflow:
-            from tunelab.train.tracking import MlflowMirror
 
             rec.mirrors.append(MlflowMirror(run_id, cfg.model_dump(mode="json"), cfg.mlflow_tracking_uri, resume))
         return rec

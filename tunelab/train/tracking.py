@@ -24,14 +24,14 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, str]:
 
 def check_mlflow() -> None:
     try:
-        import mlflow  # noqa: F401
+        import mlflow  # noqa: F401  # lazy: mlflow is slow to import
     except ImportError:
         raise ConfigError("mlflow: true needs MLflow: pip install 'tunelab[mlflow]'") from None
 
 
 class MlflowMirror:
     def __init__(self, run_id: str, config: dict, tracking_uri: str | None, resume: bool) -> None:
-        import mlflow
+        import mlflow  # lazy: mlflow is slow to import
 
         self.mlflow = mlflow
         if tracking_uri:

@@ -7,8 +7,8 @@ is not relevant). A query with no relevant id is refused: drop such queries befo
 from __future__ import annotations
 
 import math
-from numbers import Real
 from collections.abc import Hashable, Iterable, Mapping, Sequence
+from numbers import Real
 
 from tunelab.eval.metrics.checks import cutoff, paired
 

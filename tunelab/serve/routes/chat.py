@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import asdict
 from typing import AsyncIterator
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from tunelab.engine.types import TokenEvent
+from tunelab.rag.answer import SourceRef, cited_sources, grounding_messages, last_user_text
 from tunelab.serve.errors import APIError, from_exception
 from tunelab.serve.generation_service import ChoiceStream, GenerationService
 from tunelab.serve.protocol import (
-    ChatChoice, ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionRequest, ChatMessage, ChoiceDelta,
-    ChoiceLogprobs, ChunkChoice, TokenLogprob, TopLogprob, Usage,
+    ChatChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionRequest,
+    ChatMessage,
+    ChoiceDelta,
+    ChoiceLogprobs,
+    ChunkChoice,
+    TokenLogprob,
+    TopLogprob,
+    Usage,
 )
 from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
 from tunelab.serve.upstream_proxy import forward
@@ -86,7 +98,6 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
 
 async def ground(tasks, body: ChatCompletionRequest) -> tuple[ChatCompletionRequest, list]:
     """The request with the collection's sources for its last user message in the system message."""
-    from tunelab.rag.answer import grounding_messages, last_user_text
 
     messages = [m.to_template() for m in body.messages]
     query = last_user_text(messages)
@@ -100,9 +111,7 @@ async def ground(tasks, body: ChatCompletionRequest) -> tuple[ChatCompletionRequ
 def sources_fields(hits: list, text: str) -> dict:
     """tunelab_sources (every retrieved chunk, numbered as in the prompt) and tunelab_citations (the
     ones the reply cites with [n])."""
-    from dataclasses import asdict
 
-    from tunelab.rag.answer import SourceRef, cited_sources
 
     sources = [asdict(SourceRef.of(i, h)) for i, h in enumerate(hits, start=1)]
     return {"tunelab_sources": sources, "tunelab_citations": [asdict(c) for c in cited_sources(text, hits)]}

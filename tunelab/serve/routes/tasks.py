@@ -7,8 +7,17 @@ from fastapi import APIRouter, Request
 
 from tunelab.serve.errors import APIError
 from tunelab.serve.tasks_protocol import (
-    CategoryScoreOut, Citation, ClassifyRequest, ClassifyResponse, ClassifyResult, ExtractRequest, ExtractResponse,
-    ExtractResult, QARequest, QAResponse, citation_of,
+    CategoryScoreOut,
+    Citation,
+    ClassifyRequest,
+    ClassifyResponse,
+    ClassifyResult,
+    ExtractRequest,
+    ExtractResponse,
+    ExtractResult,
+    QARequest,
+    QAResponse,
+    citation_of,
 )
 
 router = APIRouter(tags=["tasks"])

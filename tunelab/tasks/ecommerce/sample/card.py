@@ -22,7 +22,11 @@ def data_card(sample: Sample, seed: int, taxonomy: Taxonomy) -> str:
     """The DATA_CARD.md text, with the statistics of this sample (and of the retrieval set built
     from it)."""
     from tunelab.tasks.ecommerce.sample.retrieval import (  # here: retrieval imports generate, which imports us
-        CATALOGUE_MAPPING, MAX_RELEVANT, QUESTIONS_PER_KIND, build)
+        CATALOGUE_MAPPING,
+        MAX_RELEVANT,
+        QUESTIONS_PER_KIND,
+        build,
+    )
 
     products, attributes, qa = sample.products, sample.attributes, sample.qa
     retrieval = build(sample, seed, taxonomy)
