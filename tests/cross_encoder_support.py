@@ -10,7 +10,7 @@ import random
 import re
 from pathlib import Path
 
-from tunelab.tasks.ecommerce.sample.templates import GENERIC_QUESTIONS, GENERIC_SUPPORT, SUPPORT_SNIPPETS
+from scripts.sample_data.templates import GENERIC_QUESTIONS, GENERIC_SUPPORT, SUPPORT_SNIPPETS
 
 
 def _pattern(template: str) -> re.Pattern:

@@ -9,6 +9,9 @@ import typer
 
 from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.cli.eval import print_comparison
+from tunelab.eval.progress import rich_progress
+from tunelab.recipes.quickstart import run_quickstart
 
 
 def quickstart(
@@ -21,10 +24,6 @@ def quickstart(
     """Prepare the model, fine-tune a LoRA adapter for product classification and attribute
     extraction on the sample's train split, compare base vs adapter on its test split, write the
     HTML report, and print the command that serves the adapter."""
-    from tunelab.cli.eval import print_comparison
-    from tunelab.eval.progress import rich_progress
-    from tunelab.tasks.ecommerce.quickstart import run_quickstart
-
     steps = iter(range(1, 10))
 
     def stage(message: str) -> None:

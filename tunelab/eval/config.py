@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tunelab.train.config import apply_override, read_yaml_mapping
+from tunelab.config_files import apply_overrides, read_yaml_mapping
 
 TASKS = ("classify", "extract", "qa", "retrieval")
 
@@ -155,6 +155,4 @@ def load_eval_config(path: str | Path | None, overrides: list[str] = (), base: d
         source = str(path)
         loaded = read_yaml_mapping(path, EvalConfigError, "eval config")
         data = {**loaded, **data}
-    for assignment in overrides:
-        apply_override(data, assignment)
-    return eval_config_from(data, source)
+    return eval_config_from(apply_overrides(data, overrides), source)

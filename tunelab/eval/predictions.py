@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tunelab.data.errors import DatasetError, FieldError
-from tunelab.eval.results import EvalResult
+from tunelab.eval.results import EvalResult, build_result
 from tunelab.eval.tasks import Example, get_task
 
 
@@ -76,8 +76,6 @@ def evaluate_predictions(task: str, predictions_path: str | Path, references: li
                          name: str | None = None, split: str = "test") -> EvalResult:
     """Score one predictions file against `references` (the task's `Example`s, e.g. from
     `get_task(task).load_examples(config)`; `ctx` from its `prepare`) without running a model."""
-    from tunelab.eval.runner import build_result
-
     started = time.monotonic()
     column = name or Path(predictions_path).stem
     outputs = {column: load_predictions(predictions_path, references, task, ctx)}

@@ -15,7 +15,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only
+    from tunelab.eval.tasks import Example, Scores
 
 # Metric names (or name endings) for which a lower value is better: counts of failures, latency.
 _LOWER_IS_BETTER_SUFFIXES = ("_invalid", "_errors", "errors", "_s", "_ms", "latency")
@@ -77,3 +80,18 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return json.loads(json.dumps(value, default=str))
+
+
+def build_result(task: str, split: str, columns: list[str], examples: list[Example],
+                 outputs: dict[str, list[dict]], scores: Scores, *, params: dict[str, Any] | None = None,
+                 duration_s: float = 0.0, run_id: str | None = None) -> EvalResult:
+    """An `EvalResult` from examples, per-column outputs and their scores."""
+    rows = []
+    for i, ex in enumerate(examples):
+        rows.append({
+            "id": ex.id, "input": ex.input, "reference": ex.reference, "reference_text": ex.reference_text,
+            "outputs": {c: outputs[c][i] for c in columns},
+            "scores": {c: scores.per_example[c][i] for c in columns},
+        })
+    return EvalResult(task=task, split=split, models=list(columns), metrics=scores.metrics, examples=rows,
+                      params=dict(params or {}), duration_s=duration_s, run_id=run_id, breakdowns=scores.breakdowns)

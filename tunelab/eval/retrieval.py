@@ -7,7 +7,7 @@ the sample catalogue ingested into `SAMPLE_COLLECTION` (the first run embeds it;
 product unchanged by its content hash). Columns: `config.modes` (dense, bm25, hybrid; the first is the
 baseline), plus `hybrid+rerank` when a cross-encoder is configured (`config.rerank`, or `reranker=`);
 a mode `M+rerank` reranks mode M's candidates. Metrics per column, from each question's top 10
-documents (`tunelab.rag.evaluate.evaluate_retrieval`: the search's chunks merged per document):
+documents (`evaluate_retrieval` below: the search's chunks merged per document):
 recall@1/5/10 (and recall@k for `config.k`), mrr (MRR@10), ndcg@10 (`tunelab.eval.metrics.retrieval`).
 Each example holds every column's ranking, so the numbers can be recomputed from the report.
 
@@ -18,18 +18,21 @@ those metrics sit in that column."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Hashable, Iterable, Mapping, Sequence
 
 import anyio
 
 from tunelab.eval.metrics.retrieval import mrr, ndcg_at_k, recall_at_k
 from tunelab.eval.progress import ProgressFn
 from tunelab.eval.results import EvalResult
-from tunelab.rag.evaluate import evaluate_retrieval
-from tunelab.rag.search import MODES, Searcher
+from tunelab.eval.tasks import select_split
+from tunelab.rag import FieldMapping, ingest, load_reranker
+from tunelab.rag.search import MODES, Searcher, doc_ranking
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.tasks.ecommerce.datasets import CATALOGUE_MAPPING, load_retrieval, sample_path
 
 SAMPLE_COLLECTION = "sample"
 RERANK = "+rerank"
@@ -37,15 +40,39 @@ DEPTH = 10  # documents kept per question: the largest cutoff
 BATCH = 8  # questions searched per call of evaluate_retrieval (progress moves between calls)
 
 
+@dataclass
+class RetrievalScores:
+    k: int
+    mode: str
+    recall: float
+    mrr: float
+    ndcg: float
+    rankings: list[list[str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f"recall@{self.k}": self.recall, "mrr": self.mrr, f"ndcg@{self.k}": self.ndcg, "mode": self.mode}
+
+
+def evaluate_retrieval(searcher: Searcher, queries: Sequence[str],
+                       relevant: Sequence[Iterable[Hashable] | Mapping[Hashable, float]], *, k: int = 10,
+                       mode: str = "hybrid", **search_kwargs: Any) -> RetrievalScores:
+    """Recall@k, MRR and nDCG@k of a collection on labelled queries. Searches each query (top `k`
+    documents; more chunks are fetched so that k documents remain after chunks of one document are
+    merged) and scores the rankings against `relevant` (catalogue record ids or document sources,
+    see `Hit.doc_id`)."""
+    if len(queries) != len(relevant):
+        raise ValueError(f"{len(queries)} queries but {len(relevant)} relevance sets; give one per query.")
+    rankings = [doc_ranking(searcher.search(q, mode=mode, k=4 * k, **search_kwargs))[:k] for q in queries]
+    rel = list(relevant)
+    return RetrievalScores(k=k, mode=mode, recall=recall_at_k(rankings, rel, k), mrr=mrr(rankings, rel, k),
+                           ndcg=ndcg_at_k(rankings, rel, k), rankings=rankings)
+
+
 def ensure_sample_collection(settings: Settings, store: Store, name: str = SAMPLE_COLLECTION, *,
                              embedder: Any = None) -> str:
     """Ingest the packaged sample catalogue into collection `name` (doc id = product id; category,
     brand and price as filterable metadata) and return `name`. Cheap when it is already there: every
     product is found unchanged by its content hash and nothing is embedded."""
-    from tunelab.rag import FieldMapping, ingest
-    from tunelab.tasks.ecommerce.datasets import sample_path
-    from tunelab.tasks.ecommerce.sample.retrieval import CATALOGUE_MAPPING
-
     ingest([sample_path("products")], name, settings=settings, store=store, embedder=embedder,
            mapping=FieldMapping.parse(CATALOGUE_MAPPING), progress=False)
     return name
@@ -90,9 +117,6 @@ def score_rankings(rankings: list[list[str]], relevant: list[list[str]], ks: lis
 
 def load_questions(config: Any) -> tuple[list[Any], str]:
     """The selected questions and where they came from."""
-    from tunelab.eval.tasks import select_split
-    from tunelab.tasks.ecommerce.datasets import load_retrieval, sample_path
-
     source = config.data or str(sample_path("retrieval"))
     questions = load_retrieval(source)
     chosen = select_split(questions, config.split, config.limit, source)
@@ -122,8 +146,6 @@ def _search_all(searcher: Searcher, questions: list[Any], column: str, reranker:
 async def run_retrieval_eval(config: Any, settings: Settings, store: Store, progress: ProgressFn | None = None,
                              *, reranker: Any = None, embedder: Any = None) -> EvalResult:
     """Score every column on the selected questions (and faithfulness, with models and a judge)."""
-    from tunelab.rag import load_reranker
-
     started = time.monotonic()
     questions, source = load_questions(config)
     if reranker is None and config.rerank:
@@ -182,6 +204,7 @@ async def _faithfulness(config: Any, settings: Settings, store: Store, searcher:
                         questions: list[Any], column: str, metrics: dict, examples: list[dict],
                         tick: ProgressFn) -> dict[str, Any]:
     """Answer over `column`'s retrieval, judge, and put the metrics and verdicts in that column."""
+    # lazy: both import torch (rag.answer, the engines); a retrieval-only eval needs none
     from tunelab.eval.faithfulness import FAITHFULNESS_RUBRIC, evaluate_faithfulness, faithfulness_metrics
     from tunelab.tasks.local import open_task_models
 

@@ -22,9 +22,9 @@ from tunelab.eval.config import EvalConfig
 from tunelab.eval.gate import check_gates, check_metrics_known, parse_gate
 from tunelab.eval.judge import default_rubric, judge_metrics, judge_one
 from tunelab.eval.progress import ProgressFn
-from tunelab.eval.results import EvalResult
+from tunelab.eval.results import EvalResult, build_result
 from tunelab.eval.runs import fail_run, new_run_id, save_run, start_run
-from tunelab.eval.tasks import Example, Scores, get_task
+from tunelab.eval.tasks import Example, get_task
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.model import TaskModel, TaskModelError
@@ -76,21 +76,6 @@ async def _judge_all(judge: TaskModel, rubric: str, max_tokens: int, examples: l
     for column, outs in outputs.items():
         verdicts[column] = await asyncio.gather(*(one(ex, out) for ex, out in zip(examples, outs)))
     return verdicts
-
-
-def build_result(task: str, split: str, columns: list[str], examples: list[Example],
-                 outputs: dict[str, list[dict]], scores: Scores, *, params: dict[str, Any] | None = None,
-                 duration_s: float = 0.0, run_id: str | None = None) -> EvalResult:
-    """An `EvalResult` from examples, per-column outputs and their scores."""
-    rows = []
-    for i, ex in enumerate(examples):
-        rows.append({
-            "id": ex.id, "input": ex.input, "reference": ex.reference, "reference_text": ex.reference_text,
-            "outputs": {c: outputs[c][i] for c in columns},
-            "scores": {c: scores.per_example[c][i] for c in columns},
-        })
-    return EvalResult(task=task, split=split, models=list(columns), metrics=scores.metrics, examples=rows,
-                      params=dict(params or {}), duration_s=duration_s, run_id=run_id, breakdowns=scores.breakdowns)
 
 
 def _add_judgements(result: EvalResult, verdicts: dict[str, list], judge_name: str) -> None:

@@ -1,7 +1,7 @@
 """Answers grounded in a collection: retrieve, number the chunks as sources [1]..[n], let the model
-answer through the [QA] prompt (JSON {answerable, answer, citations}), and map its citations back to
-the chunks. Nothing retrieved: answerable False, without asking the model. Citations outside 1..n
-are dropped (and noted); an answer the model marks unanswerable cites nothing.
+answer through the [QA] prompt (JSON {answerable, answer, citations}; `tunelab.rag.cited_qa`), and
+map its citations back to the chunks. Nothing retrieved: answerable False, without asking the model.
+Citations outside 1..n are dropped (and noted); an answer the model marks unanswerable cites nothing.
 
 `grounding_messages(messages, hits)` puts the same numbered sources into a chat's system message (the
 chat endpoint with a collection), and `cited_sources(text, hits)` maps the [n] markers of a free
@@ -16,9 +16,12 @@ from typing import Any, Sequence
 
 import anyio
 
+from tunelab.rag.cited_qa import NOT_IN_CONTEXT, answer_question
+from tunelab.rag.expand import ModelQueryExpander
 from tunelab.rag.filters import Filters
 from tunelab.rag.rerank import Reranker
 from tunelab.rag.search import Searcher
+from tunelab.rag.self_query import ModelSelfQuery, collection_values
 from tunelab.rag.vectors import Hit
 from tunelab.tasks.model import TaskModel
 
@@ -94,11 +97,6 @@ async def ask(question: str, *, searcher: Searcher, model: TaskModel, k: int = 5
     `self_query`: the model first turns the question into a search query and filters (added to
     `filters`; the caller's win). `expand`: the model adds other phrasings, searched too and fused.
     The search runs in a worker thread (embedding and reranking are CPU work)."""
-    from tunelab.rag.expand import ModelQueryExpander
-    from tunelab.rag.self_query import ModelSelfQuery, collection_values
-    from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
-    from tunelab.tasks.ecommerce.qa import answer_question
-
     if not question or not question.strip():
         raise ValueError("Ask a question: it is empty.")
     query, notes, expansions = question, [], []

@@ -10,6 +10,7 @@ import asyncio
 
 import anyio
 
+from tunelab.rag.cited_qa import answer_question
 from tunelab.serve.errors import APIError, NotFoundError
 from tunelab.serve.generation_service import GenerationService
 from tunelab.settings import Settings
@@ -73,8 +74,6 @@ class TasksService:
             raise APIError(str(exc), status=502, code="upstream_error") from None
 
     async def answer(self, model: str, question: str, sources: list[str], *, max_tokens: int):
-        from tunelab.tasks.ecommerce.qa import answer_question
-
         tm = self.task_model(model)
         try:
             return await answer_question(tm, question, sources, max_tokens=max_tokens)

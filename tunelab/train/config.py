@@ -2,7 +2,7 @@
 refused here, with a sentence a user understands, before any model is loaded.
 
 YAML files in `examples/` are parsed by `load_config(path, overrides)`; `--set key=value` (dotted
-keys for nested fields, values parsed as YAML scalars) overrides them.
+keys for nested fields, values parsed as YAML scalars) overrides them (`tunelab.config_files`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from tunelab.config_files import ConfigError, apply_overrides, read_yaml_mapping
 
 
 class Strict(BaseModel):
@@ -109,24 +110,6 @@ RecipeConfig = Annotated[Union[SFTConfig, DPOConfig, ClassifierConfig], Field(di
 _adapter: TypeAdapter = TypeAdapter(RecipeConfig)
 
 
-class ConfigError(ValueError):
-    pass
-
-
-def apply_override(data: dict, assignment: str) -> None:
-    """Apply one `key.sub=value` to a nested dict; the value is parsed as YAML (1e-4, true, [a, b])."""
-    if "=" not in assignment:
-        raise ConfigError(f"--set {assignment!r}: expected key=value")
-    key, raw = assignment.split("=", 1)
-    parts = key.strip().split(".")
-    node = data
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"--set {assignment!r}: {p} is not a section")
-    node[parts[-1]] = yaml.safe_load(raw) if raw.strip() else None
-
-
 def parse_config(data: dict[str, Any], source: str = "config") -> SFTConfig | DPOConfig | ClassifierConfig:
     data = dict(data)
     data.setdefault("recipe", "sft")
@@ -141,23 +124,6 @@ def parse_config(data: dict[str, Any], source: str = "config") -> SFTConfig | DP
         raise ConfigError("\n".join(lines)) from None
 
 
-def read_yaml_mapping(path: str | Path, error: type[Exception] = ValueError, what: str = "config") -> dict:
-    """The YAML mapping in `path`; `error` (naming the file) when it cannot be read, is not YAML, or
-    is not a mapping at the top level. Recipe and eval configs both read their files with it."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise error(f"Cannot read {what} {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise error(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise error(f"{path}: the top level must be a mapping of keys to values")
-    return data
-
-
 def load_config(path: str | Path, overrides: list[str] = ()) -> SFTConfig | DPOConfig | ClassifierConfig:
-    data = read_yaml_mapping(path, ConfigError)
-    for o in overrides:
-        apply_override(data, o)
+    data = apply_overrides(read_yaml_mapping(path, ConfigError), overrides)
     return parse_config(data, str(path))

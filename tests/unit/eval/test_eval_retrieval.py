@@ -23,8 +23,7 @@ from tunelab.rag import FieldMapping, Searcher, doc_ranking, ingest
 from tunelab.rag.answer import CitedAnswer, SourceRef
 from tunelab.settings import Settings
 from tunelab.store import Store
-from tunelab.tasks.ecommerce.datasets import sample_path
-from tunelab.tasks.ecommerce.sample.retrieval import CATALOGUE_MAPPING
+from tunelab.tasks.ecommerce.datasets import CATALOGUE_MAPPING, sample_path
 
 N_QUESTIONS = 12  # in the collection's question file
 LIMIT = 3  # questions scored where the cross-encoder reranks (40 candidates, ~2 s each on one busy thread)

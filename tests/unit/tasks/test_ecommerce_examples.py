@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from tunelab.eval.config import load_eval_config
+from tunelab.recipes.quickstart import quickstart_sft_config
 from tunelab.tasks.ecommerce.prompts import build_sft_dataset
-from tunelab.tasks.ecommerce.quickstart import quickstart_sft_config
 from tunelab.train import load_config
 
 ROOT = Path(__file__).resolve().parents[3]

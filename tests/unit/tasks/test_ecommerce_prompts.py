@@ -11,6 +11,7 @@ import pytest
 
 from tunelab.data.loader import load_dataset
 from tunelab.data.records import ChatRecord
+from tunelab.rag.cited_qa import qa_schema
 from tunelab.tasks.ecommerce.attributes import attribute_json_schema, parse_attribute_spec
 from tunelab.tasks.ecommerce.datasets import load_sample_attributes, load_sample_products, load_sample_qa
 from tunelab.tasks.ecommerce.prompts import (
@@ -26,7 +27,6 @@ from tunelab.tasks.ecommerce.prompts import (
     reply_json,
     supporting_sources,
 )
-from tunelab.tasks.ecommerce.qa import qa_schema
 
 
 def user_turn(messages):

@@ -18,9 +18,10 @@ from tunelab.tasks.ecommerce.datasets import (
     sample_dir,
     sample_path,
 )
-from tunelab.tasks.ecommerce.sample import generate, templates
-from tunelab.tasks.ecommerce.sample.vocab import MODEL_NAMES
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
+
+from scripts.sample_data import generate, templates
+from scripts.sample_data.vocab import MODEL_NAMES
 
 FILES = ("products.jsonl", "attributes.jsonl", "qa.jsonl", "DATA_CARD.md")
 

@@ -11,9 +11,9 @@ import pytest
 from ecommerce_task_helpers import engine_model, run
 from tiny_model import build_tiny_model
 
+from tunelab.rag.cited_qa import answer_many, answer_question, parse_answer, qa_schema
 from tunelab.tasks.ecommerce.datasets import load_sample_qa
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
-from tunelab.tasks.ecommerce.qa import answer_many, answer_question, parse_answer, qa_schema
 
 
 @pytest.fixture(scope="module")

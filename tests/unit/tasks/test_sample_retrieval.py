@@ -19,8 +19,9 @@ from tunelab.tasks.ecommerce.datasets import (
     sample_dir,
     sample_path,
 )
-from tunelab.tasks.ecommerce.sample import retrieval
-from tunelab.tasks.ecommerce.sample.vocab import KINDS
+
+from scripts.sample_data import retrieval
+from scripts.sample_data.vocab import KINDS
 
 
 @pytest.fixture(scope="module")

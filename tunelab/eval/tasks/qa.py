@@ -65,7 +65,7 @@ def _output(answer: str, answerable: bool | None, citations: list, raw: str, **e
 
 
 async def predict(model, example: Example, ctx: Context) -> dict[str, Any]:
-    from tunelab.tasks.ecommerce.qa import answer_question
+    from tunelab.rag.cited_qa import answer_question  # lazy: imports torch (engine.types)
 
     r = example.record
     a = await answer_question(model, r.question, list(r.review_snippets), record_id=example.id)

@@ -1,1 +1,2 @@
-"""E-commerce pack: the Google Product Taxonomy, [CLASSIFY] / [EXTRACT] / [QA] tasks, schemas and sample data."""
+"""E-commerce pack: the Google Product Taxonomy, the [CLASSIFY] / [EXTRACT] tasks and the [QA] prompt
+(answered by `tunelab.rag.cited_qa`), schemas and the packaged sample data."""

@@ -26,6 +26,7 @@ from tunelab.tasks.ecommerce.datasets.records import (
     RelevancePair,
 )
 from tunelab.tasks.ecommerce.datasets.sample import (
+    CATALOGUE_MAPPING,
     SAMPLE_FILES,
     SPLITS,
     RetrievalQuestion,
@@ -40,7 +41,7 @@ from tunelab.tasks.ecommerce.datasets.sample import (
 )
 
 __all__ = [
-    "ESCI_GAINS", "ESCI_LABELS", "SAMPLE_FILES", "SPLITS", "Answer", "Attribute", "AttributeRecord", "Evidence",
+    "CATALOGUE_MAPPING", "ESCI_GAINS", "ESCI_LABELS", "SAMPLE_FILES", "SPLITS", "Answer", "Attribute", "AttributeRecord", "Evidence",
     "InstructionRecord", "Paragraph", "Product", "QARecord", "RelevancePair", "RetrievalQuestion", "hash_split",
     "load_amazonqa", "load_ecinstruct", "load_esci", "load_esci_products", "load_mave", "load_products",
     "load_retrieval", "load_sample_attributes", "load_sample_products", "load_sample_qa", "load_sample_retrieval", "packaged_taxonomy",

@@ -1,9 +1,10 @@
-"""TuneLab's packaged synthetic sample (written by `tunelab.tasks.ecommerce.sample.generate`; see
+"""TuneLab's packaged synthetic sample (written by `scripts/sample_data/` in the repository; see
 ``data/sample/DATA_CARD.md``) and the hash split it uses. Every sample record carries a ``split``
 field: train, validation or test, fixed by `hash_split` of the product id, so a product sits in the
 same split in products.jsonl, attributes.jsonl and qa.jsonl. retrieval.jsonl holds shopper questions
 over the catalogue with the ids of their relevant products (`load_sample_retrieval`); a question's
-split is the split of the product it was written from."""
+split is the split of the product it was written from, and `CATALOGUE_MAPPING` how the catalogue is
+ingested for it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ SPLITS = ("train", "validation", "test")
 SAMPLE_FILES = {"products": "products.jsonl", "attributes": "attributes.jsonl", "qa": "qa.jsonl",
                 "retrieval": "retrieval.jsonl"}
 SPLIT_SALT = "tunelab-ecommerce-sample"
+CATALOGUE_MAPPING = "id=id,title=title,text=description+bullet_points,category=category_path,brand=brand,price=price"
+"""How products.jsonl is ingested for retrieval.jsonl (`tunelab ingest ... --mapping` form): doc id =
+product id; category (the full taxonomy path), brand and price become filterable metadata."""
 
 
 def hash_split(key: str, *, validation: float = 0.1, test: float = 0.2, salt: str = SPLIT_SALT) -> str:

@@ -1,4 +1,5 @@
-"""[QA]: a question + numbered sources -> {"answerable", "answer", "citations"}, from the sources only.
+"""Cited QA: a question + numbered sources [1]..[n] -> {"answerable", "answer", "citations"}, from
+the sources only, through the [QA] prompt the e-commerce pack trains on (`tasks.ecommerce.prompts`).
 
 Decoding is constrained by `qa_schema(n)`: either answerable with a non-empty answer citing 1..n
 sources, or not answerable with the answer NOT_IN_CONTEXT and no citation. No sources means not

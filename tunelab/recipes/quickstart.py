@@ -16,9 +16,15 @@ from pathlib import Path
 from typing import Callable
 
 from tunelab.adapters.registry import AdapterRegistry
+from tunelab.eval.config import EvalConfig
 from tunelab.eval.results import EvalResult
+from tunelab.eval.runner import run_eval
+from tunelab.models.catalogue import Catalogue
+from tunelab.models.loader import local_path
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.tasks.ecommerce.prompts import build_sft_dataset
+from tunelab.train import run_recipe
 from tunelab.train.config import SFTConfig
 
 ADAPTER = "ecommerce-quickstart"
@@ -56,8 +62,6 @@ class QuickstartResult:
 
 def prepare_data(folder: Path) -> tuple[Path, Path]:
     """The sample's train and validation splits as SFT chat JSONL (classify + extract)."""
-    from tunelab.tasks.ecommerce.prompts import build_sft_dataset
-
     train, val = folder / "sft-train.jsonl", folder / "sft-validation.jsonl"
     build_sft_dataset("train", TASKS, path=train)
     build_sft_dataset("validation", TASKS, path=val)
@@ -67,8 +71,6 @@ def prepare_data(folder: Path) -> tuple[Path, Path]:
 def train_adapter(settings: Settings, store: Store, *, base_model: str, adapter_name: str, retrain: bool,
                   max_steps: int | None = STEPS, console=None) -> tuple[bool, dict]:
     """(trained now?, run metrics). An adapter of that name is reused unless `retrain`."""
-    from tunelab.train import run_recipe
-
     registry = AdapterRegistry(store, settings)
     if registry.exists(adapter_name):
         if not retrain:
@@ -84,9 +86,6 @@ def train_adapter(settings: Settings, store: Store, *, base_model: str, adapter_
 async def evaluate(settings: Settings, store: Store, *, base_model: str, adapter_name: str, limit: int | None,
                    progress_for: Callable | None = None) -> dict[str, EvalResult]:
     """Base vs adapter on the test split, for each task; reports under <home>/quickstart/reports/."""
-    from tunelab.eval.config import EvalConfig
-    from tunelab.eval.runner import run_eval
-
     results = {}
     for task in TASKS:
         cfg = EvalConfig(task=task, models=[base_model, adapter_name], split="test", limit=limit,
@@ -127,9 +126,6 @@ def run_quickstart(settings: Settings, store: Store, *, base_model: str | None =
                    retrain: bool = False, max_steps: int | None = STEPS, limit: int | None = EVAL_LIMIT, console=None,
                    progress_for: Callable | None = None, stage: Callable[[str], None] = lambda _m: None
                    ) -> QuickstartResult:
-    from tunelab.models.catalogue import Catalogue
-    from tunelab.models.loader import local_path
-
     started = time.perf_counter()
     base_model = base_model or settings.default_model
     stage(f"Preparing the base model {base_model}")

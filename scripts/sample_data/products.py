@@ -1,29 +1,20 @@
-"""Write TuneLab's synthetic e-commerce sample: products labelled with Google Product Taxonomy
-categories, MAVE-format attribute records and AmazonQA-format questions, plus the data card.
+"""The rows of TuneLab's synthetic e-commerce sample: products labelled with Google Product Taxonomy
+categories, MAVE-format attribute records and AmazonQA-format questions, drafted from a seed.
 
-Deterministic from a seed, with no network and no model: every text is assembled from the
-hand-written vocabularies in `vocab.py` and the templates below, so the same seed writes the same
-bytes. Evidence offsets are found by code in the finished text, and generation stops if a value
-turns up anywhere it was not put (a vocabulary clash). Regenerate the packaged files with
-
-    python -m tunelab.tasks.ecommerce.sample.generate            # into tunelab/tasks/ecommerce/data/sample
-    python -m tunelab.tasks.ecommerce.sample.generate --out DIR  # anywhere else
-"""
+Deterministic, with no network and no model: every text is assembled from the hand-written
+vocabularies (`vocab.json`) and the templates (`templates.py`), so the same seed gives the same
+rows. Evidence offsets are found by code in the finished text, and generation stops if a value
+turns up anywhere it was not put (a vocabulary clash). `generate.py` writes the rows to files."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tunelab.tasks.ecommerce.datasets.sample import SAMPLE_FILES, hash_split, sample_dir
-from tunelab.tasks.ecommerce.sample.card import data_card
-from tunelab.tasks.ecommerce.sample.templates import (
+from scripts.sample_data.templates import (
     ANSWERS,
     ATTRIBUTE_BULLETS,
     ATTRIBUTE_SENTENCES,
@@ -48,7 +39,7 @@ from tunelab.tasks.ecommerce.sample.templates import (
     heading,
     title_case,
 )
-from tunelab.tasks.ecommerce.sample.vocab import (
+from scripts.sample_data.vocab import (
     BRANDS,
     GROUP_FEATURES,
     KIND_GROUPS,
@@ -58,6 +49,7 @@ from tunelab.tasks.ecommerce.sample.vocab import (
     TOP_FEATURES,
     Kind,
 )
+from tunelab.tasks.ecommerce.datasets.sample import hash_split
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
 SEED = 2021_09_21  # the taxonomy version: any fixed number would do
@@ -69,7 +61,6 @@ SHARED_FEATURE_RATE = 0.5  # chance that a feature slot takes a feature shared w
 MODEL_NAME_RATE = 0.2  # chance that a title names a model instead of the product noun
 PLAIN_OPENER_RATE = 0.4  # chance that the description does not name the product
 ANSWERABLE_RATE = 0.6
-DATA_CARD = "DATA_CARD.md"
 
 # --- evidences -----------------------------------------------------------------------------------
 
@@ -331,44 +322,3 @@ def generate(seed: int = SEED, taxonomy: Taxonomy | None = None) -> Sample:
     for qid, row in enumerate(qa, start=1):
         row["qid"] = qid
     return Sample(products, attributes, qa)
-
-
-# --- files ----------------------------------------------------------------------------------------
-
-
-def _jsonl(rows: list[dict[str, Any]]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-
-
-def write(out_dir: str | Path | None = None, seed: int = SEED) -> list[Path]:
-    """Generate the sample and write the three JSONL files and the data card into `out_dir`
-    (the packaged folder by default). Returns the paths written."""
-    out = Path(out_dir) if out_dir is not None else sample_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    taxonomy = Taxonomy.load()
-    sample = generate(seed, taxonomy)
-    contents = {
-        SAMPLE_FILES["products"]: _jsonl(sample.products),
-        SAMPLE_FILES["attributes"]: _jsonl(sample.attributes),
-        SAMPLE_FILES["qa"]: _jsonl(sample.qa),
-        DATA_CARD: data_card(sample, seed, taxonomy),
-    }
-    paths = []
-    for name, text in contents.items():
-        path = out / name
-        path.write_bytes(text.encode("utf-8"))  # bytes: the same on every platform (no newline translation)
-        paths.append(path)
-    return paths
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=None, help="folder to write into (default: the packaged sample folder)")
-    parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
-    args = parser.parse_args(argv)
-    for path in write(args.out, args.seed):
-        print(path)
-
-
-if __name__ == "__main__":
-    main()

@@ -12,15 +12,10 @@ states the asked attributes in its text (so a listing that hides its value canno
 "relevant" nobody could find). Questions paraphrase instead of copying titles: the kind's
 everyday name, lower-cased values, features and uses. Q&A questions (qa.jsonl) keep their wording
 with "this dog bed" replaced by a description of the product (brand and features, never the
-asked attribute). Regenerate the packaged file with
-
-    python -m tunelab.tasks.ecommerce.sample.retrieval            # into the packaged sample folder
-    python -m tunelab.tasks.ecommerce.sample.retrieval --out DIR  # anywhere else
-"""
+asked attribute). `python -m scripts.sample_data` regenerates the packaged file (with the others)."""
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import random
@@ -30,16 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts.sample_data import products as gen
+from scripts.sample_data.templates import GENERIC_QUESTIONS, cap
+from scripts.sample_data.vocab import KINDS, Kind
 from tunelab.tasks.ecommerce.datasets.sample import hash_split, sample_dir
-from tunelab.tasks.ecommerce.sample import generate as gen
-from tunelab.tasks.ecommerce.sample.templates import GENERIC_QUESTIONS, cap
-from tunelab.tasks.ecommerce.sample.vocab import KINDS, Kind
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
 RETRIEVAL_FILE = "retrieval.jsonl"
-CATALOGUE_MAPPING = "id=id,title=title,text=description+bullet_points,category=category_path,brand=brand,price=price"
-"""How products.jsonl is ingested for this set (`tunelab ingest ... --mapping` form): doc id =
-product id; category (the full taxonomy path), brand and price become filterable metadata."""
 QUESTIONS_PER_KIND = 2  # catalogue questions per product kind
 MAX_RELEVANT = 3
 SALT = 6  # offsets the sample's seed, so question choices do not mirror the products' random draws
@@ -96,7 +88,7 @@ def _states(feature: str, text: str) -> bool:
 
 def _drafts(seed: int, taxonomy: Taxonomy) -> list[gen.Draft]:
     """The generator's product drafts (true attribute values included), rebuilt exactly as
-    `generate.generate` draws them: same random stream, same shuffle, same ids."""
+    `products.generate` draws them: same random stream, same shuffle, same ids."""
     rng = random.Random(seed)
     drafts = [gen._draft(rng, kind, taxonomy.id_for_path(kind.path)) for kind in KINDS
               for _ in range(gen.PRODUCTS_PER_KIND)]
@@ -108,7 +100,7 @@ def _drafts(seed: int, taxonomy: Taxonomy) -> list[gen.Draft]:
 
 def listings(sample: gen.Sample, seed: int, taxonomy: Taxonomy) -> list[Listing]:
     """Each product of `sample` with its true facts. Raises if the rebuilt drafts do not match the
-    sample's products (generate.py changed its random draws: update `_drafts`)."""
+    sample's products (products.py changed its random draws: update `_drafts`)."""
     drafts = _drafts(seed, taxonomy)
     rows = {r["id"]: r for r in sample.products}
     out = []
@@ -116,7 +108,7 @@ def listings(sample: gen.Sample, seed: int, taxonomy: Taxonomy) -> list[Listing]
         row = rows.get(d.id)
         if row is None or (row["title"], row["description"], row["brand"]) != (d.title, d.description, d.brand):
             raise RuntimeError(f"Product {d.id} rebuilt from seed {seed} differs from the sample's; "
-                               "generate.py changed how it draws products: update sample/retrieval.py.")
+                               "products.py changed how it draws products: update retrieval.py.")
         text = "\n".join([d.title, d.description, *d.bullets])
         features = tuple(f for f, _ in [*d.kind.features, *gen._shared_features(d.kind)] if _states(f, text))
         out.append(Listing(id=d.id, split=row["split"], kind=d.kind, brand=d.brand, values=dict(d.values),
@@ -321,15 +313,3 @@ def write(out_dir: str | Path | None = None, seed: int = gen.SEED) -> Path:
     path = out / RETRIEVAL_FILE
     path.write_bytes(to_jsonl(build(gen.generate(seed, taxonomy), seed, taxonomy)).encode("utf-8"))
     return path
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=None, help="folder to write into (default: the packaged sample folder)")
-    parser.add_argument("--seed", type=int, default=gen.SEED, help=f"random seed (default {gen.SEED})")
-    args = parser.parse_args(argv)
-    print(write(args.out, args.seed))
-
-
-if __name__ == "__main__":
-    main()
