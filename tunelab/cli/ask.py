@@ -4,6 +4,7 @@ hold the answer). A thin wrapper over `tunelab.rag.answer.ask`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Optional
 
@@ -12,6 +13,10 @@ from rich.markup import escape
 
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import print_error, user_errors
+from tunelab.rag import MODES, Filters, Searcher, load_reranker
+from tunelab.rag.answer import ask as ask_collection
+from tunelab.tasks.local import open_task_models
+from tunelab.tasks.model import TaskModelError
 
 
 def ask(
@@ -30,12 +35,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole result (answer, citations, sources) as one JSON object.")] = False,
 ) -> None:
     """Answer a question from a collection, citing the chunks the answer rests on."""
-    import asyncio
 
-    from tunelab.rag import MODES, Filters, Searcher, load_reranker
-    from tunelab.rag.answer import ask as ask_collection
-    from tunelab.tasks.local import open_task_models
-    from tunelab.tasks.model import TaskModelError
 
     async def answer(searcher, filters, reranker):
         spec = model or settings().default_model

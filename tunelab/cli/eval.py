@@ -4,6 +4,7 @@ the report, print the comparison and the gate outcomes (exit 1 when a gate fails
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Annotated, Optional
 
@@ -13,6 +14,11 @@ from rich.table import Table
 
 from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.eval.config import eval_config_from, load_eval_config
+from tunelab.eval.progress import rich_progress
+from tunelab.eval.results import EvalResult, higher_is_better
+from tunelab.eval.runner import run_eval
+from tunelab.eval.runs import get_run, list_runs
 
 evals_app = typer.Typer(help="Evaluation runs: their metrics and where their reports are.", no_args_is_help=True)
 
@@ -41,7 +47,6 @@ def _fmt(value: float) -> str:
 
 def print_comparison(result) -> None:
     """Models as rows (baseline first), metrics as columns, each candidate's delta under its value."""
-    from tunelab.eval.results import higher_is_better
 
     metrics = result.metric_names()
     n = len(result.examples) or result.params.get("examples", 0)
@@ -89,11 +94,7 @@ def eval_command(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: --set k=10 --set judge.max_tokens=64")] = None,
 ) -> None:
     """Evaluate models and adapters side by side at temperature 0 and write an HTML + JSON report."""
-    import asyncio
 
-    from tunelab.eval.config import eval_config_from, load_eval_config
-    from tunelab.eval.progress import rich_progress
-    from tunelab.eval.runner import run_eval
 
     with user_errors():
         flags = _flags(task, model, predictions, split, data, limit, judge, rubric, out, attributes)
@@ -119,7 +120,6 @@ def list_command(
     limit: Annotated[int, typer.Option("--limit", help="Most runs shown.")] = 20,
 ) -> None:
     """List evaluation runs, newest first."""
-    from tunelab.eval.runs import list_runs
 
     table = Table("task", "split", "status", "models", "f1 / main metric", "report")
     table.columns[-1].overflow = "fold"  # a path must stay whole for copy-paste
@@ -137,8 +137,6 @@ def list_command(
 @evals_app.command("show")
 def show_command(run_id: str) -> None:
     """Show one run: metrics side by side, gates, error, report folder."""
-    from tunelab.eval.results import EvalResult
-    from tunelab.eval.runs import get_run
 
     with user_errors():
         r = get_run(store(), run_id)

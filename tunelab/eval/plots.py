@@ -13,10 +13,10 @@ MAX_LABELS = 20  # bars per breakdown chart: the most frequent labels
 
 
 def _pyplot():
-    import matplotlib
+    import matplotlib  # lazy: matplotlib is slow to import
 
     matplotlib.use("Agg", force=True)  # before pyplot: never try to open a window
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib is slow to import
 
     return plt
 

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
 from tunelab.eval import plots
 from tunelab.eval.results import EvalResult, higher_is_better, json_safe
 
@@ -136,7 +138,6 @@ def _charts(result: EvalResult) -> list[dict[str, str]]:
 
 def render_html(result: EvalResult, *, max_examples: int = 50) -> str:
     """The report page as one string (charts inlined)."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)

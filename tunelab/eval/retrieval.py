@@ -205,8 +205,12 @@ async def _faithfulness(config: Any, settings: Settings, store: Store, searcher:
                         tick: ProgressFn) -> dict[str, Any]:
     """Answer over `column`'s retrieval, judge, and put the metrics and verdicts in that column."""
     # lazy: both import torch (rag.answer, the engines); a retrieval-only eval needs none
-    from tunelab.eval.faithfulness import FAITHFULNESS_RUBRIC, evaluate_faithfulness, faithfulness_metrics
-    from tunelab.tasks.local import open_task_models
+    from tunelab.eval.faithfulness import (  # lazy: torch is slow to import
+        FAITHFULNESS_RUBRIC,
+        evaluate_faithfulness,
+        faithfulness_metrics,
+    )
+    from tunelab.tasks.local import open_task_models  # lazy: torch is slow to import
 
     judge = config.judge
     rubric = judge.rubric_text() or FAITHFULNESS_RUBRIC

@@ -18,15 +18,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from tunelab.eval import retrieval
 from tunelab.eval.config import EvalConfig
 from tunelab.eval.gate import check_gates, check_metrics_known, parse_gate
 from tunelab.eval.judge import default_rubric, judge_metrics, judge_one
+from tunelab.eval.predictions import load_predictions
 from tunelab.eval.progress import ProgressFn
+from tunelab.eval.report import write_report
 from tunelab.eval.results import EvalResult, build_result
+from tunelab.eval.retrieval import run_retrieval_eval
 from tunelab.eval.runs import fail_run, new_run_id, save_run, start_run
 from tunelab.eval.tasks import Example, get_task
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.tasks.local import open_task_models
 from tunelab.tasks.model import TaskModel, TaskModelError
 
 
@@ -104,8 +109,6 @@ def _params(config: EvalConfig, out: Path, n_examples: int) -> dict[str, Any]:
 
 async def _run_task(config: EvalConfig, settings: Settings, store: Store, run_id: str, out: Path,
                     progress: ProgressFn | None) -> EvalResult:
-    from tunelab.eval.predictions import load_predictions
-    from tunelab.tasks.local import open_task_models
 
     module = get_task(config.task)
     examples = module.load_examples(config)
@@ -146,7 +149,6 @@ async def _run_task(config: EvalConfig, settings: Settings, store: Store, run_id
 
 async def _run_retrieval(config: EvalConfig, settings: Settings, store: Store, run_id: str, out: Path,
                          progress: ProgressFn | None) -> EvalResult:
-    from tunelab.eval.retrieval import run_retrieval_eval
 
     started = time.monotonic()
     start_run(store, run_id, config.task, config.split, config.columns, _params(config, out, 0))
@@ -184,7 +186,6 @@ def _expected_metrics(config: EvalConfig) -> list[str] | None:
     if config.task == "retrieval":
         if config.judge:  # faithfulness metrics join the last column: checked after the run
             return None
-        from tunelab.eval import retrieval
 
         return list(retrieval.metric_names(config))
     names = list(get_task(config.task).metric_names(config))
@@ -195,7 +196,6 @@ def _expected_metrics(config: EvalConfig) -> list[str] | None:
 
 def finish(result: EvalResult, gates: list, store: Store, out: Path) -> EvalResult:
     """Check the gates, write the report into `out` and store the run as completed."""
-    from tunelab.eval.report import write_report
 
     try:
         result.gates = [o.to_dict() for o in check_gates(result, gates)]

@@ -24,7 +24,7 @@ _CHUNKS = "chunks.jsonl"
 
 
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    from bm25s.stopwords import STOPWORDS_EN  # lazy: bm25s is slow to import
 
     return frozenset(STOPWORDS_EN)
 
@@ -42,7 +42,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, chunks: Iterable[Hit]) -> "BM25Index":
-        import bm25s
+        import bm25s  # lazy: bm25s is slow to import
 
         hits = list(chunks)
         if not hits:
@@ -72,7 +72,7 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: Path) -> "BM25Index":
-        import bm25s
+        import bm25s  # lazy: bm25s is slow to import
 
         path = folder / _CHUNKS
         if not path.is_file():

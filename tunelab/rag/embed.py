@@ -22,6 +22,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from tunelab.models.embeddings import sentence_embedder
+
 
 class Embedder(Protocol):
     name: str
@@ -37,7 +39,6 @@ class _Rate(ProgressColumn):
 
 def load_embedder(name_or_folder: str | None = None) -> Embedder:
     """The sentence-transformers model `name_or_folder` (None: the packaged all-MiniLM-L6-v2)."""
-    from tunelab.models.embeddings import sentence_embedder
 
     return sentence_embedder(name_or_folder)
 

@@ -4,6 +4,7 @@ binary, or holds no text becomes a `Failure` with the reason; it never stops the
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Iterator
@@ -37,10 +38,9 @@ def decode_text(data: bytes) -> str:
 
 def pdf_text(data: bytes) -> tuple[str, dict]:
     """Text of every page (blank line between pages) and {'pages': n}; ValueError if unreadable."""
-    import io
 
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    from pypdf import PdfReader  # lazy: pypdf is slow to import
+    from pypdf.errors import PyPdfError  # lazy: pypdf is slow to import
 
     try:
         reader = PdfReader(io.BytesIO(data))

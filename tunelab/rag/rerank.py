@@ -10,6 +10,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from tunelab.models.rerankers import cross_encoder
 from tunelab.rag.vectors import Hit
 
 
@@ -20,7 +21,6 @@ class Reranker(Protocol):
 
 
 def load_reranker(name_or_folder: str) -> Reranker:
-    from tunelab.models.rerankers import cross_encoder
 
     return cross_encoder(name_or_folder)
 

@@ -22,6 +22,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+import anyio.from_thread
+import anyio.lowlevel
+
 from tunelab.engine.types import Constraint
 from tunelab.rag.filters import Filters
 from tunelab.tasks.model import TaskModel
@@ -174,7 +177,6 @@ def parse_self_query(raw: str, question: str, categories: Sequence[str] | None =
 
 def current_loop_token() -> Any:
     """The running event loop's anyio token (None outside a loop), for `run_from_worker` later."""
-    import anyio.lowlevel
 
     try:
         return anyio.lowlevel.current_token()
@@ -185,7 +187,6 @@ def current_loop_token() -> Any:
 def run_from_worker(fn: Callable[..., Awaitable[T]], *args: Any, token: Any = None, what: str = "this") -> T:
     """Run coroutine function `fn` on the event loop from a worker thread (an `anyio.to_thread` one,
     or any thread when `token` names the loop). Refused on the loop's own thread (a deadlock)."""
-    import anyio.from_thread
 
     try:
         asyncio.get_running_loop()

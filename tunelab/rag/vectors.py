@@ -49,8 +49,8 @@ class Hit:
 
 
 def _client(url: str | None, path: Path):
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
+    import chromadb  # lazy: chromadb is slow to import
+    from chromadb.config import Settings as ChromaSettings  # lazy: chromadb is slow to import
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if url is None:

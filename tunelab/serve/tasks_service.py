@@ -10,11 +10,20 @@ import asyncio
 
 import anyio
 
+from tunelab.rag.answer import ask
 from tunelab.rag.cited_qa import answer_question
+from tunelab.rag.errors import RagError, UnknownCollectionError
+from tunelab.rag.filters import Filters
+from tunelab.rag.search import Searcher
 from tunelab.serve.errors import APIError, NotFoundError
 from tunelab.serve.generation_service import GenerationService
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.tasks.ecommerce.attributes import AttributeSchemaError, parse_attribute_spec
+from tunelab.tasks.ecommerce.category_index import CategoryIndex
+from tunelab.tasks.ecommerce.classify import classify_many
+from tunelab.tasks.ecommerce.extract import extract_many
+from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 from tunelab.tasks.model import EngineTaskModel, TaskModel, TaskModelError, UpstreamTaskModel
 
 
@@ -38,8 +47,6 @@ class TasksService:
         """(taxonomy, index), built once per server."""
         async with self._lock:
             if self._index is None:
-                from tunelab.tasks.ecommerce.category_index import CategoryIndex
-                from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
                 def build():
                     taxonomy = Taxonomy.load(self.settings.taxonomy)
@@ -49,7 +56,6 @@ class TasksService:
             return self._taxonomy, self._index
 
     async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, generate: bool = False):
-        from tunelab.tasks.ecommerce.classify import classify_many
 
         tm = self.task_model(model)
         taxonomy, index = await self.category_index()
@@ -60,8 +66,6 @@ class TasksService:
             raise APIError(str(exc), status=502, code="upstream_error") from None
 
     async def extract(self, model: str, texts: list[str], attributes, *, max_tokens: int):
-        from tunelab.tasks.ecommerce.attributes import AttributeSchemaError, parse_attribute_spec
-        from tunelab.tasks.ecommerce.extract import extract_many
 
         try:
             spec = parse_attribute_spec(attributes, where="attributes")
@@ -84,8 +88,6 @@ class TasksService:
 
     async def searcher(self, collection: str):
         """The collection's Searcher, opened once; 404 listing the collections when it does not exist."""
-        from tunelab.rag.errors import UnknownCollectionError
-        from tunelab.rag.search import Searcher
 
         if collection not in self._searchers:
             try:
@@ -98,7 +100,6 @@ class TasksService:
         return self._searchers[collection]
 
     async def retrieve(self, collection: str, query: str, *, k: int, mode: str = "hybrid", filters=None):
-        from tunelab.rag.errors import RagError
 
         searcher = await self.searcher(collection)
         try:
@@ -110,9 +111,6 @@ class TasksService:
     async def ask_collection(self, model: str, question: str, collection: str, *, k: int, mode: str,
                              filters: dict | None, self_query: bool, max_tokens: int):
         """Retrieve from `collection` and answer with citations (tunelab.rag.answer.ask)."""
-        from tunelab.rag.answer import ask
-        from tunelab.rag.errors import RagError
-        from tunelab.rag.filters import Filters
 
         try:
             parsed = Filters(**(filters or {}))

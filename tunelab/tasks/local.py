@@ -12,14 +12,17 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator
 
 import anyio
+import torch
 
 from tunelab.adapters.registry import AdapterRegistry
 from tunelab.adapters.servable import servable_adapter_paths
+from tunelab.engine.batching import BatchingEngine
 from tunelab.models.catalogue import Catalogue
-from tunelab.models.loader import LoadedModel, load_model
+from tunelab.models.loader import LoadedModel, load_model, resolve_device, use_bf16
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.model import EngineTaskModel, TaskModel, UpstreamTaskModel
+from tunelab.upstreams.client import UpstreamClient
 from tunelab.upstreams.registry import UpstreamRegistry
 
 
@@ -45,9 +48,7 @@ def _kind(spec: str, catalogue: Catalogue, adapters: AdapterRegistry, upstreams:
 
 def inference_dtype(precision: str, settings: Settings):
     """torch dtype for `precision` (fp32 | bf16 | auto) on the configured device."""
-    import torch
 
-    from tunelab.models.loader import resolve_device, use_bf16
 
     if precision not in ("fp32", "bf16", "auto"):
         raise ValueError(f"precision '{precision}' is not one of: fp32, bf16, auto.")
@@ -55,7 +56,6 @@ def inference_dtype(precision: str, settings: Settings):
 
 
 def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
-    from tunelab.engine.batching import BatchingEngine
     return BatchingEngine(loaded, adapter_paths=servable_adapter_paths(registry, loaded.name),
                           max_batch_size=settings.max_batch_size, max_queue=max(settings.max_queue, 4096),
                           max_loaded_adapters=settings.max_loaded_adapters)
@@ -92,7 +92,6 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
                                            name=spec))
             else:
                 if client is None:
-                    from tunelab.upstreams.client import UpstreamClient
 
                     client = UpstreamClient(upstreams, timeout_s=settings.upstream_timeout_s,
                                             retries=settings.upstream_retries)

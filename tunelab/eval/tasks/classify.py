@@ -18,6 +18,9 @@ from tunelab.data.errors import FieldError
 from tunelab.eval.metrics import accuracy, hierarchical_f1, macro_f1, per_class_counts, top_k_accuracy, weighted_f1
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
 from tunelab.settings import Settings
+from tunelab.tasks.ecommerce.category_index import CategoryIndex
+from tunelab.tasks.ecommerce.datasets import load_products, packaged_taxonomy, sample_path
+from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
 NONE_LABEL = "(none)"
 
@@ -35,14 +38,11 @@ def metric_names(config) -> list[str]:
 
 
 def _taxonomy(config):
-    from tunelab.tasks.ecommerce.datasets import packaged_taxonomy
-    from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
     return Taxonomy.load(config.taxonomy) if config.taxonomy else packaged_taxonomy()
 
 
 def load_examples(config) -> list[Example]:
-    from tunelab.tasks.ecommerce.datasets import load_products, sample_path
 
     taxonomy = _taxonomy(config)
     source = config.data or str(sample_path("products"))
@@ -58,7 +58,6 @@ async def prepare(config, settings: Settings, *, with_models: bool = True) -> Co
     taxonomy = _taxonomy(config)
     index = None
     if with_models:
-        from tunelab.tasks.ecommerce.category_index import CategoryIndex
 
         index = await anyio.to_thread.run_sync(
             lambda: CategoryIndex(taxonomy, cache_dir=settings.home / "cache"))
@@ -71,7 +70,7 @@ def _output(cid: int | None, path: str | None, top_k: list[dict], **extra: Any) 
 
 
 async def predict(model, example: Example, ctx: Context) -> dict[str, Any]:
-    from tunelab.tasks.ecommerce.classify import classify
+    from tunelab.tasks.ecommerce.classify import classify  # lazy: torch is slow to import
 
     c = await classify(model, example.input, taxonomy=ctx.taxonomy, index=ctx.index, k=ctx.k,
                        candidates=ctx.candidates, record_id=example.id)

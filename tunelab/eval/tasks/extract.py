@@ -21,6 +21,8 @@ from tunelab.data.errors import FieldError
 from tunelab.eval.metrics import json_exact_match, slot_scores, token_f1
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
 from tunelab.settings import Settings
+from tunelab.tasks.ecommerce.attributes import parse_attribute_spec, validate_values
+from tunelab.tasks.ecommerce.datasets import load_mave, sample_path
 
 
 @dataclass
@@ -33,7 +35,6 @@ def metric_names(config) -> list[str]:
 
 
 def _global_spec(config):
-    from tunelab.tasks.ecommerce.attributes import parse_attribute_spec
 
     value = config.attributes
     if value is None:
@@ -44,7 +45,6 @@ def _global_spec(config):
 
 
 def _record_spec(record, spec):
-    from tunelab.tasks.ecommerce.attributes import parse_attribute_spec
 
     if spec is not None:
         return spec
@@ -52,7 +52,6 @@ def _record_spec(record, spec):
 
 
 def load_examples(config) -> list[Example]:
-    from tunelab.tasks.ecommerce.datasets import load_mave, sample_path
 
     source = config.data or str(sample_path("attributes"))
     spec = _global_spec(config)
@@ -87,7 +86,7 @@ def _output(values: dict, valid: bool, raw: str, example: Example | None, **extr
 
 
 async def predict(model, example: Example, ctx: Context) -> dict[str, Any]:
-    from tunelab.tasks.ecommerce.extract import extract
+    from tunelab.tasks.ecommerce.extract import extract  # lazy: torch is slow to import
 
     e = await extract(model, example.input, _record_spec(example.record, ctx.spec), record_id=example.id)
     return _output(e.values, e.valid, e.raw, example)
@@ -99,7 +98,6 @@ def failed_output(error: str) -> dict[str, Any]:
 
 def parse_prediction(value: Any, example: Example, ctx: Context) -> dict[str, Any]:
     """A prediction: an object of attribute values (or its JSON text); valid when it matches the schema."""
-    from tunelab.tasks.ecommerce.attributes import validate_values
 
     raw = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):

@@ -15,9 +15,11 @@ from typing import Any, Callable
 import anyio
 
 from tunelab.data.errors import FieldError
-from tunelab.eval.metrics import answerability_f1, bertscore, rouge_l
+from tunelab.eval.metrics import answerability_f1, bertscore, bertscore_tokens, rouge_l
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
+from tunelab.models.embeddings import token_embedder
 from tunelab.settings import Settings
+from tunelab.tasks.ecommerce.datasets import load_amazonqa, sample_path
 
 
 @dataclass
@@ -34,7 +36,6 @@ def _example_id(record, index: int) -> str:
 
 
 def load_examples(config) -> list[Example]:
-    from tunelab.tasks.ecommerce.datasets import load_amazonqa, sample_path
 
     source = config.data or str(sample_path("qa"))
     chosen = select_split(load_amazonqa(source), config.split, config.limit, source)
@@ -53,7 +54,6 @@ def load_examples(config) -> list[Example]:
 
 
 async def prepare(config, settings: Settings, *, with_models: bool = True) -> Context:
-    from tunelab.models.embeddings import token_embedder
 
     return Context(await anyio.to_thread.run_sync(token_embedder))
 
@@ -108,7 +108,6 @@ def _cached(embed: Callable) -> Callable:
 
 
 def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context) -> Scores:
-    from tunelab.eval.metrics import bertscore_tokens
 
     known = [i for i, ex in enumerate(examples) if ex.reference["answerable"] is not None]
     answerable = [i for i, ex in enumerate(examples) if ex.reference["answerable"] and ex.reference["answers"]]

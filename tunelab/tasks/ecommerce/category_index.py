@@ -15,6 +15,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from tunelab.models.embeddings import sentence_embedder
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
 
@@ -46,7 +47,6 @@ class CategoryIndex:
     def __init__(self, taxonomy: Taxonomy, embedder: Embedder | None = None, *,
                  cache_dir: str | Path | None = None) -> None:
         if embedder is None:
-            from tunelab.models.embeddings import sentence_embedder
 
             embedder = sentence_embedder()
         self.taxonomy, self.embedder = taxonomy, embedder

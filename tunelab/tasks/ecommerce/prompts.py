@@ -12,7 +12,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from tunelab.data.records import ChatRecord, Message
+from tunelab.data.writers import write_jsonl
 from tunelab.tasks.ecommerce.attributes import AttributeSpec, describe_attribute, parse_attribute_spec
+from tunelab.tasks.ecommerce.datasets import load_sample_attributes, load_sample_products, load_sample_qa
 from tunelab.tasks.ecommerce.datasets.records import AttributeRecord, Product, QARecord
 
 SYSTEM = ("You are a product catalogue assistant. Do the task the user's prefix names "
@@ -120,7 +123,6 @@ def qa_example(record: QARecord) -> dict:
 def sft_examples(split: str = "train", tasks: Iterable[str] = ("classify", "extract")) -> list[dict]:
     """The packaged sample's `split` as SFT examples of `tasks` (classify, extract, qa), shuffled
     with a fixed seed so the tasks interleave."""
-    from tunelab.tasks.ecommerce.datasets import load_sample_attributes, load_sample_products, load_sample_qa
 
     tasks = tuple(tasks)
     unknown = [t for t in tasks if t not in TASKS]
@@ -141,8 +143,6 @@ def build_sft_dataset(split: str = "train", tasks: Iterable[str] = ("classify", 
                       path: str | Path) -> int:
     """Write `sft_examples(split, tasks)` to `path` as JSONL in the `messages` format
     (`tunelab.data.load_dataset` reads it back as ChatRecords); returns the number of records."""
-    from tunelab.data.records import ChatRecord, Message
-    from tunelab.data.writers import write_jsonl
 
     records = [ChatRecord(messages=[Message(**m) for m in ex["messages"]]) for ex in sft_examples(split, tasks)]
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -128,9 +128,9 @@ def _filtered_rows(path: Path, required: tuple[str, ...], filters: dict[str, Ite
                 continue
             yield row
         return
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # lazy: pyarrow is slow to import
+    import pyarrow.compute as pc  # lazy: pyarrow is slow to import
+    import pyarrow.parquet as pq  # lazy: pyarrow is slow to import
 
     if not path.is_file():
         raise DatasetError(str(path), "no such file" if not path.exists() else "not a file")

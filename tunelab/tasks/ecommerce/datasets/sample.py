@@ -16,6 +16,7 @@ from typing import Any, Callable, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tunelab.data.errors import FieldError
+from tunelab.data.readers import read_rows
 from tunelab.tasks.ecommerce.datasets.loaders import load_amazonqa, load_mave, load_products, parse_all
 from tunelab.tasks.ecommerce.datasets.records import AttributeRecord, Product, QARecord
 
@@ -118,7 +119,6 @@ def parse_retrieval(row: dict[str, Any]) -> RetrievalQuestion:
 def load_retrieval(path: str | Path) -> list[RetrievalQuestion]:
     """A retrieval question file (JSONL/JSON/CSV rows of qid, question, relevant, split); the first
     bad row raises DatasetError with file, line and field."""
-    from tunelab.data.readers import read_rows
 
     return parse_all(read_rows(path), parse_retrieval, str(path))
 
