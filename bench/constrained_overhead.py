@@ -77,11 +77,11 @@ def per_token_ms(groups: list[list[dict]]) -> float:
 async def bench(args) -> dict:
     import torch
 
-    from tunelab.engine.sampling import SamplingParams
-    from tunelab.models.loader import load_model
     from tunelab.engine.batching import BatchingEngine
     from tunelab.engine.constraints import ConstraintBackend
+    from tunelab.engine.sampling import SamplingParams
     from tunelab.engine.types import Constraint, GenRequest
+    from tunelab.models.loader import load_model
     from tunelab.settings import Settings
 
     settings = Settings(home=args.home) if args.home else Settings()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 
 class FakeChatServer:
@@ -47,7 +47,7 @@ class FakeChatServer:
         UpstreamRegistry(store).add(name, self.url)
         return f"{name}/model"
 
-    def __enter__(self) -> "FakeChatServer":
+    def __enter__(self) -> FakeChatServer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -15,9 +15,9 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pytest
@@ -108,7 +108,7 @@ def chroma_server(tmp_path_factory):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
                     raise RuntimeError("chroma run did not start: "
-                                       + (data.parent / "chroma-server.log").read_text(errors="replace")[-2000:])
+                                       + (data.parent / "chroma-server.log").read_text(errors="replace")[-2000:]) from None
                 time.sleep(0.2)
         yield url
     finally:

@@ -4,8 +4,8 @@ Training recipes and eval configs both build on these, then validate the dict wi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 

@@ -13,10 +13,10 @@ import sys
 
 import pytest
 import typer
-from typer.testing import CliRunner
-
 from fake_chat_server import FakeChatServer
 from rag_support import MAPPING, write_catalogue
+from typer.testing import CliRunner
+
 from tunelab.cli import ask, models, rag
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
 

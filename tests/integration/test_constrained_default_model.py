@@ -12,8 +12,8 @@ import re
 import jsonschema
 import pytest
 
-from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.types import Constraint, GenRequest
 
 pytestmark = pytest.mark.slow

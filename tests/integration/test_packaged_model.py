@@ -9,8 +9,8 @@ import time
 import pytest
 import torch
 
-from tunelab.models import convert
 from tunelab.engine.generation import SamplingParams, generate_text
+from tunelab.models import convert
 from tunelab.models.loader import load_model
 from tunelab.models.packaged import smollm2_gguf
 from tunelab.settings import Settings

@@ -11,10 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rag_support import (  # noqa: F401 - fixtures
+    MAPPING,
+    PRODUCTS,
+    chroma_server,
+    counting,
+    embedder,
+    one_torch_thread,
+    other_embedding_model,
+    vector_url,
+    write_catalogue,
+)
 from sqlalchemy import select
 
-from rag_support import (MAPPING, PRODUCTS, chroma_server, counting, embedder,  # noqa: F401 - fixtures
-                         one_torch_thread, other_embedding_model, vector_url, write_catalogue)
 from tunelab.rag import EmbeddingMismatchError, FieldMapping, Filters, Searcher, ingest
 from tunelab.rag.chunk import ChunkConfig, chunk_document
 from tunelab.rag.loaders import load_path

@@ -15,8 +15,8 @@ import pytest
 from serve_harness import ServerThread, make_lora, metric_value
 
 from tunelab.adapters import AdapterRegistry
-from tunelab.models.catalogue import Catalogue
 from tunelab.engine.generation import SamplingParams, generate_text
+from tunelab.models.catalogue import Catalogue
 from tunelab.models.loader import load_model
 from tunelab.serve.app import create_app
 from tunelab.settings import Settings

@@ -19,14 +19,15 @@ from serve_harness import FakeUpstream, ServerThread, free_port, make_lora, metr
 from typer.testing import CliRunner
 
 from tunelab.adapters import AdapterRegistry
-from tunelab.cli import common, upstreams as upstreams_cli
+from tunelab.cli import common
+from tunelab.cli import upstreams as upstreams_cli
 from tunelab.models.catalogue import Catalogue
 from tunelab.serve.app import create_app
 from tunelab.serve.auth import ApiKeys
-from tunelab.upstreams import UpstreamRegistry
-from tunelab.upstreams.vllm import VLLMError, push_adapter
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.upstreams import UpstreamRegistry
+from tunelab.upstreams.vllm import VLLMError, push_adapter
 
 HELLO = [{"role": "user", "content": "Hello! How can I help you today?"}]
 FAKE_COMPLETION = {

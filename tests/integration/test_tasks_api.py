@@ -14,11 +14,11 @@ from tunelab.adapters import AdapterRegistry
 from tunelab.models.catalogue import Catalogue
 from tunelab.rag import ingest
 from tunelab.serve.app import create_app
-from tunelab.upstreams import UpstreamRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.ecommerce.attributes import attribute_json_schema, parse_attribute_spec
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
+from tunelab.upstreams import UpstreamRegistry
 
 TAXONOMY = """\
 # Google_Product_Taxonomy_Version: api-test

@@ -12,9 +12,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from tunelab.adapters.errors import AdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry

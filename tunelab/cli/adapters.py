@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -87,9 +87,9 @@ def _weights(text: str | None, n: int) -> list[float]:
 def merge(
     names: Annotated[list[str], typer.Argument(help="The LoRA adapters to merge (same base model).")],
     name: Annotated[str, typer.Option("--name", "-n", help="Name of the new adapter.")],
-    weights: Annotated[Optional[str], typer.Option(help="Comma-separated weight per adapter, e.g. 0.7,0.3. Default: equal weights summing to 1.")] = None,
+    weights: Annotated[str | None, typer.Option(help="Comma-separated weight per adapter, e.g. 0.7,0.3. Default: equal weights summing to 1.")] = None,
     method: Annotated[str, typer.Option(help=f"One of: {', '.join(MERGE_METHODS)}. cat is exact; linear averages A and B separately (an approximation).")] = "linear",
-    density: Annotated[Optional[float], typer.Option(help="Fraction of weights kept by ties / dare_* (0 < d <= 1).")] = None,
+    density: Annotated[float | None, typer.Option(help="Fraction of weights kept by ties / dare_* (0 < d <= 1).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed for dare_* pruning.")] = 0,
 ) -> None:
     """Merge LoRA adapters NAMES... into a new adapter --name, with PEFT's weighted merge."""
@@ -104,8 +104,8 @@ def merge(
 @app.command("export")
 def export(
     name: Annotated[str, typer.Argument(help="Adapter name.")],
-    merged: Annotated[Optional[Path], typer.Option("--merged", help="Write the base model with the adapter merged in (a plain HF model folder) here.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Copy the PEFT adapter folder (for PEFT or vLLM) here.")] = None,
+    merged: Annotated[Path | None, typer.Option("--merged", help="Write the base model with the adapter merged in (a plain HF model folder) here.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Copy the PEFT adapter folder (for PEFT or vLLM) here.")] = None,
 ) -> None:
     """Export adapter NAME: --merged DIR for a standalone model, or --out DIR for the adapter alone."""
     if (merged is None) == (out is None):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -22,15 +22,15 @@ from tunelab.tasks.model import TaskModelError
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     collection: Annotated[str, typer.Option("--collection", "-c", help="Collection to answer from.")],
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model that answers: a catalogue model, an adapter, or upstream/model (default: the default model).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model that answers: a catalogue model, an adapter, or upstream/model (default: the default model).")] = None,
     k: Annotated[int, typer.Option("--k", "-k", help="Chunks retrieved and numbered as sources.")] = 5,
     mode: Annotated[str, typer.Option("--mode", help="dense, bm25, or hybrid (both, fused by reciprocal rank).")] = "hybrid",
-    rerank: Annotated[Optional[str], typer.Option("--rerank", help="Cross-encoder folder (or cached name) to rerank the candidates with.")] = None,
+    rerank: Annotated[str | None, typer.Option("--rerank", help="Cross-encoder folder (or cached name) to rerank the candidates with.")] = None,
     self_query: Annotated[bool, typer.Option("--self-query", help="Let the model turn the question into a search query and filters (category, brand, price) first.")] = False,
     expand: Annotated[bool, typer.Option("--expand", help="Let the model add other phrasings of the question to the search.")] = False,
-    filter_: Annotated[Optional[list[str]], typer.Option("--filter", "-f", help="KEY=VALUE metadata filter, repeatable: category=..., brand=..., or any field.")] = None,
-    price_min: Annotated[Optional[float], typer.Option("--price-min", help="Lowest price, inclusive.")] = None,
-    price_max: Annotated[Optional[float], typer.Option("--price-max", help="Highest price, inclusive.")] = None,
+    filter_: Annotated[list[str] | None, typer.Option("--filter", "-f", help="KEY=VALUE metadata filter, repeatable: category=..., brand=..., or any field.")] = None,
+    price_min: Annotated[float | None, typer.Option("--price-min", help="Lowest price, inclusive.")] = None,
+    price_max: Annotated[float | None, typer.Option("--price-max", help="Highest price, inclusive.")] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most tokens of the answer.")] = 160,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole result (answer, citations, sources) as one JSON object.")] = False,
 ) -> None:

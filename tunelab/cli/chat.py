@@ -7,7 +7,7 @@ Ctrl-C while an answer streams stops that answer and keeps the session.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -36,7 +36,7 @@ class ChatSession:
 
 def chat(
     model: ModelOpt = None,
-    system: Annotated[Optional[str], typer.Option(help="System prompt for the conversation.")] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt for the conversation.")] = None,
     max_tokens: MaxTokensOpt = 512,
     temperature: TemperatureOpt = 0.7,
     top_p: TopPOpt = 1.0,

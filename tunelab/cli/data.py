@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -29,9 +29,9 @@ def data() -> None:
 @app.command("validate")
 def validate(
     file: Annotated[Path, typer.Argument(help="A .json/.jsonl/.csv/.tsv/.parquet file, or a LLaMA-Factory data folder (with --dataset).")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Default: detected from the first record.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Default: detected from the first record.")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Leave invalid records out and report them, instead of stopping at the first.")] = False,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", "-d", help="Dataset name in FILE/dataset_info.json (LLaMA-Factory folders).")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name in FILE/dataset_info.json (LLaMA-Factory folders).")] = None,
 ) -> None:
     """Load FILE as training would and describe it, or name the first invalid record.
 
@@ -78,9 +78,9 @@ def registry():
 def add(
     file: Annotated[Path, typer.Argument(help="A .json/.jsonl/.csv/.tsv/.parquet file.")],
     name: Annotated[str, typer.Option("--name", "-n", help="Name to register the dataset under.")],
-    format: Annotated[Optional[str], typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Default: detected from the first record.")] = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Default: detected from the first record.")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Leave invalid records out (and report them) instead of refusing the file.")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Count lengths in this catalogue model's tokens (default: characters).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Count lengths in this catalogue model's tokens (default: characters).")] = None,
 ) -> None:
     """Validate FILE, keep a normalised copy under the TuneLab home and register it as --name."""
     with user_errors():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -79,19 +79,19 @@ def print_gates(result) -> bool:
 
 
 def eval_command(
-    config: Annotated[Optional[str], typer.Argument(help="Eval YAML (see examples/); flags override its keys.")] = None,
-    task: Annotated[Optional[str], typer.Option("--task", help="classify | extract | qa | retrieval.")] = None,
-    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="A model, adapter or upstream/model to compare; repeat it, the baseline first.")] = None,
-    predictions: Annotated[Optional[list[str]], typer.Option("--predictions", help="A JSONL file of {id, prediction} to compare as one more column; repeatable.")] = None,
-    split: Annotated[Optional[str], typer.Option("--split", help="train | validation | test (default test).")] = None,
-    data: Annotated[Optional[str], typer.Option("--data", help="Your own data file instead of the shipped sample.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N examples.")] = None,
-    attributes: Annotated[Optional[str], typer.Option("--attributes", help="extract: attribute names, comma-separated (default: each record's own).")] = None,
-    judge: Annotated[Optional[str], typer.Option("--judge", help="LLM-as-judge model: adds the judge metric (mean 1-5).")] = None,
-    rubric: Annotated[Optional[str], typer.Option("--rubric", help="The judge's rubric: text or a file (default: the task's).")] = None,
-    gate: Annotated[Optional[list[str]], typer.Option("--gate", help="A check every candidate must pass, e.g. \"f1 >= baseline + 0.02\"; repeatable. Exit 1 when one fails.")] = None,
-    out: Annotated[Optional[str], typer.Option("--out", help="Report folder (default: <home>/evals/<run id>).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: --set k=10 --set judge.max_tokens=64")] = None,
+    config: Annotated[str | None, typer.Argument(help="Eval YAML (see examples/); flags override its keys.")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="classify | extract | qa | retrieval.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="A model, adapter or upstream/model to compare; repeat it, the baseline first.")] = None,
+    predictions: Annotated[list[str] | None, typer.Option("--predictions", help="A JSONL file of {id, prediction} to compare as one more column; repeatable.")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="train | validation | test (default test).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Your own data file instead of the shipped sample.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N examples.")] = None,
+    attributes: Annotated[str | None, typer.Option("--attributes", help="extract: attribute names, comma-separated (default: each record's own).")] = None,
+    judge: Annotated[str | None, typer.Option("--judge", help="LLM-as-judge model: adds the judge metric (mean 1-5).")] = None,
+    rubric: Annotated[str | None, typer.Option("--rubric", help="The judge's rubric: text or a file (default: the task's).")] = None,
+    gate: Annotated[list[str] | None, typer.Option("--gate", help="A check every candidate must pass, e.g. \"f1 >= baseline + 0.02\"; repeatable. Exit 1 when one fails.")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Report folder (default: <home>/evals/<run id>).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set k=10 --set judge.max_tokens=64")] = None,
 ) -> None:
     """Evaluate models and adapters side by side at temperature 0 and write an HTML + JSON report."""
 
@@ -116,7 +116,7 @@ def eval_command(
 
 @evals_app.command("list")
 def list_command(
-    task: Annotated[Optional[str], typer.Option("--task", help="Only runs of this task.")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="Only runs of this task.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Most runs shown.")] = 20,
 ) -> None:
     """List evaluation runs, newest first."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,7 +11,7 @@ from tunelab.cli.common import console_err, load
 from tunelab.engine.generation import SamplingParams, stream_text
 from tunelab.models.catalogue import resolve_template_arg
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Catalogue model name (default: the default model).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Catalogue model name (default: the default model).")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Maximum tokens to generate.")]
 TemperatureOpt = Annotated[float, typer.Option(min=0.0, max=2.0, help="0 is greedy; up to 2.")]
 
@@ -23,8 +23,8 @@ def _top_p(value: float) -> float:
 
 
 TopPOpt = Annotated[float, typer.Option(callback=_top_p, help="Nucleus sampling mass, in (0, 1].")]
-SeedOpt = Annotated[Optional[int], typer.Option(help="Sampling seed: same seed, same text.")]
-TemplateOpt = Annotated[Optional[str], typer.Option(help="Chat template to use instead of the model's own: chatml, zephyr, llama3 or a Jinja file.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Sampling seed: same seed, same text.")]
+TemplateOpt = Annotated[str | None, typer.Option(help="Chat template to use instead of the model's own: chatml, zephyr, llama3 or a Jinja file.")]
 
 
 def generate(

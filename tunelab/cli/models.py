@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -32,7 +32,7 @@ def list_models() -> None:
 def add(
     name: Annotated[str, typer.Argument(help="Name to register the model under.")],
     source: Annotated[str, typer.Argument(help="A Hugging Face model folder, a .gguf file, or a hub id 'org/name'.")],
-    chat_template: Annotated[Optional[str], typer.Option(help="Built-in template (chatml, zephyr, llama3) or a Jinja file; default: the model's own.")] = None,
+    chat_template: Annotated[str | None, typer.Option(help="Built-in template (chatml, zephyr, llama3) or a Jinja file; default: the model's own.")] = None,
     description: Annotated[str, typer.Option(help="Free text shown in `models list`.")] = "",
 ) -> None:
     """Register a model under NAME."""

@@ -3,7 +3,7 @@ better (base vs adapter on the test split), then say how to serve it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ from tunelab.recipes.quickstart import run_quickstart
 
 
 def quickstart(
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Base model (default: the packaged SmolLM2-135M-Instruct).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Base model (default: the packaged SmolLM2-135M-Instruct).")] = None,
     adapter: Annotated[str, typer.Option("--adapter", help="Registry name of the adapter it trains.")] = "ecommerce-quickstart",
     retrain: Annotated[bool, typer.Option("--retrain", help="Train again even when the adapter exists.")] = False,
     max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Optimizer steps of 8 examples (0: one whole epoch, 74 steps).")] = 40,

@@ -5,7 +5,7 @@ failed); search prints the ranked chunks."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -22,12 +22,12 @@ MAX_REASONS = 20
 def ingest(
     sources: Annotated[list[str], typer.Argument(help="Files, folders, or http(s):// URLs to crawl.", metavar="PATH|URL...")],
     collection: Annotated[str, typer.Option("--collection", "-c", help="Collection to add to (created on first use).")],
-    mapping: Annotated[Optional[str], typer.Option("--mapping", help="Catalogue fields: id=sku,title=name,text=description+features,category=cat,brand=maker,price=price,meta=color+size. Keys left out are guessed.")] = None,
-    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", help="Largest prose/code chunk (default 1000, or the collection's).")] = None,
-    chunk_overlap: Annotated[Optional[int], typer.Option("--chunk-overlap", help="Units shared by consecutive prose chunks (default 150).")] = None,
-    chunk_unit: Annotated[Optional[str], typer.Option("--chunk-unit", help="chars, or tokens of the embedding model.")] = None,
-    embedding_model: Annotated[Optional[str], typer.Option("--embedding-model", "-e", help="sentence-transformers folder or name (default: the collection's, or the packaged all-MiniLM-L6-v2).")] = None,
-    vector_url: Annotated[Optional[str], typer.Option("--vector-url", help="Chroma server URL for a new collection (default: TUNELAB_VECTOR_URL, or the embedded store).")] = None,
+    mapping: Annotated[str | None, typer.Option("--mapping", help="Catalogue fields: id=sku,title=name,text=description+features,category=cat,brand=maker,price=price,meta=color+size. Keys left out are guessed.")] = None,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", help="Largest prose/code chunk (default 1000, or the collection's).")] = None,
+    chunk_overlap: Annotated[int | None, typer.Option("--chunk-overlap", help="Units shared by consecutive prose chunks (default 150).")] = None,
+    chunk_unit: Annotated[str | None, typer.Option("--chunk-unit", help="chars, or tokens of the embedding model.")] = None,
+    embedding_model: Annotated[str | None, typer.Option("--embedding-model", "-e", help="sentence-transformers folder or name (default: the collection's, or the packaged all-MiniLM-L6-v2).")] = None,
+    vector_url: Annotated[str | None, typer.Option("--vector-url", help="Chroma server URL for a new collection (default: TUNELAB_VECTOR_URL, or the embedded store).")] = None,
     max_depth: Annotated[int, typer.Option("--max-depth", help="Crawl: links to follow from the start page.")] = 2,
     max_pages: Annotated[int, typer.Option("--max-pages", help="Crawl: most pages to fetch.")] = 100,
     delay: Annotated[float, typer.Option("--delay", help="Crawl: seconds between requests (robots.txt Crawl-delay wins if longer).")] = 1.0,
@@ -72,11 +72,11 @@ def search(
     collection: Annotated[str, typer.Option("--collection", "-c", help="Collection to search.")],
     mode: Annotated[str, typer.Option("--mode", "-m", help="dense, bm25, or hybrid (both, fused by reciprocal rank).")] = "hybrid",
     k: Annotated[int, typer.Option("--k", "-k", help="Results to show.")] = 5,
-    rerank: Annotated[Optional[str], typer.Option("--rerank", help="Cross-encoder (sentence-transformers folder or cached name) to rerank with.")] = None,
-    filter_: Annotated[Optional[list[str]], typer.Option("--filter", "-f", help="KEY=VALUE metadata filter, repeatable: category=..., brand=..., or any field.")] = None,
-    price_min: Annotated[Optional[float], typer.Option("--price-min", help="Lowest price, inclusive.")] = None,
-    price_max: Annotated[Optional[float], typer.Option("--price-max", help="Highest price, inclusive.")] = None,
-    embedding_model: Annotated[Optional[str], typer.Option("--embedding-model", "-e", help="Must be the collection's model (default: it is).")] = None,
+    rerank: Annotated[str | None, typer.Option("--rerank", help="Cross-encoder (sentence-transformers folder or cached name) to rerank with.")] = None,
+    filter_: Annotated[list[str] | None, typer.Option("--filter", "-f", help="KEY=VALUE metadata filter, repeatable: category=..., brand=..., or any field.")] = None,
+    price_min: Annotated[float | None, typer.Option("--price-min", help="Lowest price, inclusive.")] = None,
+    price_max: Annotated[float | None, typer.Option("--price-max", help="Highest price, inclusive.")] = None,
+    embedding_model: Annotated[str | None, typer.Option("--embedding-model", "-e", help="Must be the collection's model (default: it is).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per hit.")] = False,
 ) -> None:
     """Search a collection and print the best chunks with their score and source."""

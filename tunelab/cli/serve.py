@@ -3,8 +3,8 @@ embedding model and the configured upstreams."""
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Optional
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
@@ -13,7 +13,7 @@ from tunelab.cli.errors import user_errors
 from tunelab.models.catalogue import Catalogue
 
 
-class EngineKind(str, Enum):
+class EngineKind(StrEnum):
     auto = "auto"
     sequential = "sequential"
     batching = "batching"
@@ -22,9 +22,9 @@ class EngineKind(str, Enum):
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; 0.0.0.0 exposes the server to your network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Catalogue name of the base model (default: the default model).")] = None,
-    max_loaded_adapters: Annotated[Optional[int], typer.Option(min=1, help="Adapters kept on the base model at once (least recently used goes first); default: TUNELAB_MAX_LOADED_ADAPTERS.")] = None,
-    max_queue: Annotated[Optional[int], typer.Option(min=1, help="Requests that may wait for the engine before new ones get 429; default: TUNELAB_MAX_QUEUE.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Catalogue name of the base model (default: the default model).")] = None,
+    max_loaded_adapters: Annotated[int | None, typer.Option(min=1, help="Adapters kept on the base model at once (least recently used goes first); default: TUNELAB_MAX_LOADED_ADAPTERS.")] = None,
+    max_queue: Annotated[int | None, typer.Option(min=1, help="Requests that may wait for the engine before new ones get 429; default: TUNELAB_MAX_QUEUE.")] = None,
     engine: Annotated[EngineKind, typer.Option(help="auto: the batching engine when installed, else sequential.")] = EngineKind.auto,
     embeddings: Annotated[bool, typer.Option(help="Load the embedding model for /v1/embeddings.")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",

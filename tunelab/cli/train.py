@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -17,9 +17,9 @@ runs_app = typer.Typer(help="Training runs: status, metrics, where their files a
 
 
 def train(
-    config: Annotated[Optional[str], typer.Argument(help="Recipe YAML (see examples/).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key: --set learning_rate=1e-4 --set lora.r=8")] = None,
-    resume: Annotated[Optional[str], typer.Option(help="Continue this run id from its last checkpoint.")] = None,
+    config: Annotated[str | None, typer.Argument(help="Recipe YAML (see examples/).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set learning_rate=1e-4 --set lora.r=8")] = None,
+    resume: Annotated[str | None, typer.Option(help="Continue this run id from its last checkpoint.")] = None,
 ) -> None:
     """Fine-tune: run an sft, dpo or classifier recipe and register the result as an adapter."""
 

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Annotated, Optional
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -20,7 +20,7 @@ app = typer.Typer(help="Remote OpenAI-compatible servers (vLLM, another TuneLab,
                   no_args_is_help=True)
 
 
-class UpstreamKind(str, Enum):
+class UpstreamKind(StrEnum):
     openai = "openai"
     vllm = "vllm"
 
@@ -34,8 +34,8 @@ def _registry():
 def add(
     name: Annotated[str, typer.Argument(help="Name; its models are served as NAME/model.")],
     base_url: Annotated[str, typer.Argument(help="Base URL as an OpenAI client takes it, e.g. http://host:8000/v1.")],
-    api_key: Annotated[Optional[str], typer.Option(help="API key the upstream wants (stored in the TuneLab database as given).")] = None,
-    models: Annotated[Optional[str], typer.Option(help="Comma-separated model ids; default: ask the upstream's /models.")] = None,
+    api_key: Annotated[str | None, typer.Option(help="API key the upstream wants (stored in the TuneLab database as given).")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated model ids; default: ask the upstream's /models.")] = None,
     kind: Annotated[UpstreamKind, typer.Option(help="vllm: adapters can be loaded into it with `upstreams load-adapter`.")] = UpstreamKind.openai,
 ) -> None:
     """Add an upstream."""
@@ -69,7 +69,7 @@ def rm(name: Annotated[str, typer.Argument(help="Upstream name.")]) -> None:
 def load_adapter(
     upstream: Annotated[str, typer.Argument(help="A vLLM upstream.")],
     adapter: Annotated[str, typer.Argument(help="A registered LoRA adapter.")],
-    path_on_server: Annotated[Optional[str], typer.Option(help="The adapter's folder as the vLLM machine sees it; default: its path here.")] = None,
+    path_on_server: Annotated[str | None, typer.Option(help="The adapter's folder as the vLLM machine sees it; default: its path here.")] = None,
 ) -> None:
     """Load a registered adapter into a vLLM upstream (POST /v1/load_lora_adapter)."""
 

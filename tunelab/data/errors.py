@@ -54,7 +54,7 @@ class DatasetError(ValueError):
         super().__init__(self.__str__())
 
     @classmethod
-    def at(cls, where: Location, err: FieldError) -> "DatasetError":
+    def at(cls, where: Location, err: FieldError) -> DatasetError:
         return cls(where.file, err.reason, line=where.line, record=where.record, field=err.field)
 
     @property

@@ -14,7 +14,8 @@ text            text                                                        Text
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tunelab.data.chat import parse_alpaca, parse_chat
 from tunelab.data.errors import FieldError

@@ -6,9 +6,9 @@ counted in the `SkipReport`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from tunelab.data.errors import DatasetError, FieldError, SkipReport
 from tunelab.data.formats import Parser, detect_format, get_parser

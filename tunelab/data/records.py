@@ -6,7 +6,7 @@ form that hashing and dedup use.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -68,7 +68,7 @@ class TextRecord(_Frozen):
     text: str
 
 
-Record = Annotated[Union[ChatRecord, PreferenceRecord, ClassificationRecord, TextRecord], Field(discriminator="kind")]
+Record = Annotated[ChatRecord | PreferenceRecord | ClassificationRecord | TextRecord, Field(discriminator="kind")]
 _RECORD = TypeAdapter(Record)
 
 

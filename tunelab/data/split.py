@@ -6,7 +6,7 @@ allows), and exact duplicates land on the same side. Both parts keep the input o
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from collections.abc import Sequence
 
 from tunelab.data.hashing import canonical_json
 from tunelab.data.records import Record
@@ -29,7 +29,7 @@ def validation_size(n: int, val: float | int) -> int:
 
 
 def _rank(seed: int, record: Record) -> bytes:
-    return hashlib.sha256(f"{seed}\n{canonical_json(record)}".encode("utf-8")).digest()
+    return hashlib.sha256(f"{seed}\n{canonical_json(record)}".encode()).digest()
 
 
 def train_val_split(

@@ -5,8 +5,8 @@ statistics (min / mean / p50 / p95 / max) in tokens of any tokenizer ``str -> li
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from tunelab.data.records import ChatRecord, Message, PreferenceRecord, Record
 

@@ -4,8 +4,8 @@ the file back to equal records."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from tunelab.data.records import Record, record_to_row
 

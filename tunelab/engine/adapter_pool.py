@@ -10,9 +10,10 @@ weights do not fit. Not thread-safe: an engine calls it from the one thread that
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 

@@ -9,8 +9,8 @@ through one `torch.Generator`, so the same seed gives the same text.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import torch
 

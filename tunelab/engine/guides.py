@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from tunelab.engine.decode import TokenGuide
 from tunelab.engine.types import Constraint

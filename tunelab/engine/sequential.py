@@ -15,9 +15,9 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import AsyncIterator
 
 import torch
 

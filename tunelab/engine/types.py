@@ -9,8 +9,9 @@ character is incomplete), the last one carrying `finish_reason`. Closing the ite
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Literal, Protocol
+from typing import Literal, Protocol
 
 from tunelab.engine.sampling import SamplingParams
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from tunelab.eval.judge import Verdict, judge_one
 from tunelab.rag.answer import CitedAnswer, ask

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import operator
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable, Union
 
 from tunelab.eval.results import EvalResult
 
@@ -53,16 +53,16 @@ class Metric:
 @dataclass(frozen=True)
 class BinOp:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Neg:
-    operand: "Node"
+    operand: Node
 
 
-Node = Union[Num, Metric, BinOp, Neg]
+Node = Num | Metric | BinOp | Neg
 
 
 @dataclass(frozen=True)

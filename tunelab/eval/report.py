@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +147,7 @@ def render_html(result: EvalResult, *, max_examples: int = 50) -> str:
     context = {
         "task": result.task, "split": result.split, "run_id": result.run_id, "models": result.models,
         "baseline": result.baseline, "duration_s": float(result.duration_s or 0.0),
-        "created": result.params.get("created_at") or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "created": result.params.get("created_at") or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "n_examples": len(result.examples), "gates": result.gates, "metric_names": names, "metric_rows": rows,
         "charts": _charts(result), "breakdowns": _breakdowns(result), "shown": views[:max_examples],
         "disagreements": disagreements[:max_examples], "n_disagree": len(disagreements),

@@ -18,9 +18,10 @@ those metrics sit in that column."""
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 import anyio
 

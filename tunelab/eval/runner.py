@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,7 @@ def _params(config: EvalConfig, out: Path, n_examples: int) -> dict[str, Any]:
     if config.task == "retrieval":
         foreign -= {"k"}  # retrieval reads k too (its recall@k cut-off)
     params = config.model_dump(mode="json", exclude=foreign)
-    params.update(out=str(out), examples=n_examples, created_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+    params.update(out=str(out), examples=n_examples, created_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
     return params
 
 

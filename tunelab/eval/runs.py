@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tunelab.eval.results import EvalResult, json_safe
@@ -36,7 +36,7 @@ class EvalRunInfo:
 
 def new_run_id(task: str) -> str:
     """A sortable, readable id: eval-<task>-YYYYmmdd-HHMMSS-<4 hex>."""
-    return f"eval-{task}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"eval-{task}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def _info(row: EvalRunEntry) -> EvalRunInfo:

@@ -8,9 +8,10 @@ unit-length rows (sentence-transformers pooling), with the `.name` and `.dimensi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

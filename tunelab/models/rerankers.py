@@ -6,9 +6,10 @@ one relevance score per passage (higher = more relevant; only the order is meani
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

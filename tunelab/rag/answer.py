@@ -10,9 +10,10 @@ reply back to the chunks."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, Sequence
+from typing import Any
 
 import anyio
 
@@ -47,7 +48,7 @@ class SourceRef:
     text: str = ""  # what the model read as this source (cut at MAX_SOURCE_CHARS)
 
     @classmethod
-    def of(cls, index: int, hit: Hit) -> "SourceRef":
+    def of(cls, index: int, hit: Hit) -> SourceRef:
         flat = " ".join(hit.text.split())
         snippet = flat if len(flat) <= SNIPPET_CHARS else flat[:SNIPPET_CHARS - 1] + "…"
         title = hit.meta.get("title")

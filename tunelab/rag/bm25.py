@@ -10,9 +10,9 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class BM25Index:
     retriever: object | None  # bm25s.BM25, None when there is nothing indexed
 
     @classmethod
-    def build(cls, chunks: Iterable[Hit]) -> "BM25Index":
+    def build(cls, chunks: Iterable[Hit]) -> BM25Index:
         import bm25s  # lazy: bm25s is slow to import
 
         hits = list(chunks)
@@ -71,7 +71,7 @@ class BM25Index:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> "BM25Index":
+    def load(cls, folder: Path) -> BM25Index:
         import bm25s  # lazy: bm25s is slow to import
 
         path = folder / _CHUNKS

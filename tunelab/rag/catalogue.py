@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tunelab.rag.documents import Failure, RawDocument
 from tunelab.rag.errors import MappingError

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Callable, Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -31,7 +32,7 @@ class ChunkConfig(BaseModel):
         default="chars", description="chars, or tokens of the collection's embedding model.")
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "ChunkConfig":
+    def _overlap_below_size(self) -> ChunkConfig:
         if self.overlap >= self.size:
             raise ValueError(f"Chunk overlap ({self.overlap}) must be smaller than the chunk size ({self.size}).")
         return self

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from tunelab.engine.types import Constraint
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT, qa_messages

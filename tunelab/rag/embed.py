@@ -6,7 +6,8 @@ sentence-transformers model by folder or name."""
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from rich.console import Console

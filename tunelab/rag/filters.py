@@ -21,13 +21,13 @@ class Filters(BaseModel):
     fields: dict[str, Scalar] = Field(default_factory=dict, description="Other metadata fields, exact match.")
 
     @model_validator(mode="after")
-    def _range(self) -> "Filters":
+    def _range(self) -> Filters:
         if self.price_min is not None and self.price_max is not None and self.price_min > self.price_max:
             raise ValueError(f"price_min ({self.price_min}) is above price_max ({self.price_max}).")
         return self
 
     @classmethod
-    def parse(cls, pairs: list[str] | None = None, **kwargs: Any) -> "Filters":
+    def parse(cls, pairs: list[str] | None = None, **kwargs: Any) -> Filters:
         """From CLI `KEY=VALUE` strings: category, brand, price_min, price_max, or any metadata field."""
         values: dict[str, Any] = dict(kwargs)
         extra: dict[str, Scalar] = {}
@@ -81,7 +81,7 @@ class Filters(BaseModel):
                     return False
         return True
 
-    def merged(self, other: "Filters | None") -> "Filters":
+    def merged(self, other: Filters | None) -> Filters:
         """These filters with `other`'s set fields added (ours win), for a self-query hook."""
         if other is None:
             return self

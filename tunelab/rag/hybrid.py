@@ -7,7 +7,7 @@ one ranked first by only one of them. Scores of the input lists are ignored: onl
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from tunelab.rag.vectors import Hit
 

@@ -10,9 +10,9 @@ the collection's BM25 index is rebuilt when anything changed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from rich.console import Console
 

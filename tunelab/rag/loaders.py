@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tunelab.rag.catalogue import CATALOGUE_SUFFIXES, load_catalogue
 from tunelab.rag.documents import Failure, RawDocument

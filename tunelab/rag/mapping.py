@@ -39,7 +39,7 @@ class FieldMapping:
     meta: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, spec: str | None) -> "FieldMapping":
+    def parse(cls, spec: str | None) -> FieldMapping:
         """`key=field[+field...]` pairs separated by commas; keys: id, title, text, category, brand, price, meta."""
         if not spec or not spec.strip():
             return cls()
@@ -59,7 +59,7 @@ class FieldMapping:
             values[key] = names if key in _MULTI else names[0]
         return cls(**values)
 
-    def guess(self, record: dict[str, Any]) -> "FieldMapping":
+    def guess(self, record: dict[str, Any]) -> FieldMapping:
         """Fill the keys left empty from the record's field names (case-insensitive)."""
         by_lower = {k.lower(): k for k in record}
         filled: dict[str, Any] = {}

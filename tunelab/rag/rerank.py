@@ -6,7 +6,8 @@ it had before is kept in `meta["retrieval_score"]`."""
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 

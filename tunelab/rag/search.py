@@ -10,7 +10,8 @@ refuses one that differs from the model the collection was built with."""
 from __future__ import annotations
 
 import threading
-from typing import Callable, Literal, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
 
 from tunelab.rag.bm25 import BM25Index
 from tunelab.rag.embed import Embedder, load_embedder
@@ -49,7 +50,7 @@ class Searcher:
 
     @classmethod
     def open(cls, name: str, *, settings: Settings, store: Store, embedder: Embedder | None = None,
-             embedding_model: str | None = None, vector_url: str | None = None) -> "Searcher":
+             embedding_model: str | None = None, vector_url: str | None = None) -> Searcher:
         """The searcher of collection `name`. `embedding_model` (a name or folder) is loaded now and
         refused if it is not the collection's; without it, the collection's own model is loaded on
         the first dense search."""

@@ -19,8 +19,9 @@ import asyncio
 import json
 import math
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import anyio.from_thread
 import anyio.lowlevel
@@ -217,7 +218,7 @@ class ModelSelfQuery:
         self.last: SelfQueryResult | None = None  # what the latest call decided, for callers that show it
 
     @classmethod
-    def for_searcher(cls, model: TaskModel, searcher: Any, **kw: Any) -> "ModelSelfQuery":
+    def for_searcher(cls, model: TaskModel, searcher: Any, **kw: Any) -> ModelSelfQuery:
         """Allowed categories and brands taken from the collection's own chunk metadata."""
         return cls(model, categories=collection_values(searcher, "category"),
                    brands=collection_values(searcher, "brand"), **kw)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -81,7 +82,7 @@ class VectorStore:
     def where(self) -> str:
         return f"the Chroma server at {self.url}" if self.url else f"the embedded Chroma store in {self.path}"
 
-    def collection(self, cname: str, *, name: str, model: str, dimension: int) -> "VectorCollection":
+    def collection(self, cname: str, *, name: str, model: str, dimension: int) -> VectorCollection:
         """Open (or create) Chroma collection `cname` of TuneLab collection `name`, refusing vectors
         of another embedding model."""
         col = self.client.get_or_create_collection(

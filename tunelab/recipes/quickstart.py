@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tunelab.adapters.registry import AdapterRegistry
 from tunelab.eval.config import EvalConfig

@@ -14,8 +14,8 @@ Middlewares, outermost first: metrics (every request counted, 401/413 included),
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from typing import Callable
 
 import anyio
 from fastapi import FastAPI

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable
 
 from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry

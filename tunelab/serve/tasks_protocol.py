@@ -149,7 +149,7 @@ class Citation(BaseModel):
     score: float | None = None
 
 
-def citation_of(ref) -> "Citation":
+def citation_of(ref) -> Citation:
     """A Citation from a retrieved source (tunelab.rag.answer.SourceRef)."""
     return Citation(index=ref.index, text=ref.text, source=ref.source, doc_id=ref.doc_id, chunk_id=ref.chunk_id,
                     score=ref.score)

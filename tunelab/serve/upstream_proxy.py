@@ -7,7 +7,7 @@ come back as OpenAI error bodies. The HTTP talking itself is `tunelab.upstreams.
 from __future__ import annotations
 
 import json
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import httpx
 from starlette.responses import JSONResponse, Response

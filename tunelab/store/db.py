@@ -6,9 +6,9 @@ only add; they never drop a user's data) and hands out sessions with `store.sess
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config

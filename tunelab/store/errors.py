@@ -5,7 +5,7 @@ too, since the engine raises them. Imports nothing from TuneLab."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class UnknownNameError(ValueError, KeyError):

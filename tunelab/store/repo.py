@@ -4,7 +4,8 @@ transaction through `Store.session()` and returns detached rows, readable after 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError

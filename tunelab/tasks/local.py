@@ -8,8 +8,8 @@ together), or `upstream/remote-model` for an OpenAI-compatible server. Unknown s
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import AsyncIterator
 
 import anyio
 import torch

@@ -8,7 +8,7 @@ keys for nested fields, values parsed as YAML scalars) overrides them (`tunelab.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -23,7 +23,7 @@ class LoraSettings(Strict):
     r: int = Field(16, ge=1, le=1024, description="LoRA rank.")
     alpha: float = Field(32, gt=0, description="LoRA scaling numerator (scale = alpha / r).")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA input.")
-    target_modules: Union[Literal["all-linear"], list[str]] = Field(
+    target_modules: Literal["all-linear"] | list[str] = Field(
         "all-linear", description="Modules that get LoRA: 'all-linear' or names such as [q_proj, v_proj].")
 
 
@@ -72,7 +72,7 @@ class SFTConfig(TrainCommon):
     chat_template: str | None = Field(None, description="Chat template name or Jinja text; default: the model's own.")
 
     @model_validator(mode="after")
-    def _combinations(self) -> "SFTConfig":
+    def _combinations(self) -> SFTConfig:
         if self.method == "full":
             if self.quantization == "nf4":
                 raise ValueError("method: full cannot train 4-bit quantized weights; use method: qlora "
@@ -106,7 +106,7 @@ class ClassifierConfig(TrainCommon):
     max_seq_len: int = Field(128, ge=8, description="Texts longer than this are truncated.")
 
 
-RecipeConfig = Annotated[Union[SFTConfig, DPOConfig, ClassifierConfig], Field(discriminator="recipe")]
+RecipeConfig = Annotated[SFTConfig | DPOConfig | ClassifierConfig, Field(discriminator="recipe")]
 _adapter: TypeAdapter = TypeAdapter(RecipeConfig)
 
 

@@ -11,9 +11,9 @@ recipe "dpo" and the SFT adapter as its parent.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Callable, ContextManager
 
 import torch
 import torch.nn.functional as F
@@ -147,7 +147,7 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     return -F.logsigmoid(chosen_rewards - rejected_rewards), chosen_rewards.detach(), rejected_rewards.detach()
 
 
-def reference_context(model, ref_adapter: str | None) -> Callable[[], ContextManager]:
+def reference_context(model, ref_adapter: str | None) -> Callable[[], AbstractContextManager]:
     """How to run the reference policy: the adapter disabled, or the frozen `ref_adapter` active."""
     if ref_adapter is None:
         return model.disable_adapter
@@ -165,7 +165,7 @@ def reference_context(model, ref_adapter: str | None) -> Callable[[], ContextMan
     return swap
 
 
-def pair_logps(model, pb: PairBatch, reference: Callable[[], ContextManager]):
+def pair_logps(model, pb: PairBatch, reference: Callable[[], AbstractContextManager]):
     """(policy, reference) log-probs of the 2n sequences; the reference first, without gradients."""
     with torch.no_grad(), reference():
         ref = sequence_logps(model, pb.seqs)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tunelab.store import RUNS, Run, Store, UnknownRunError
 from tunelab.train.tracking import MlflowMirror
 
 
 def new_run_id(recipe: str) -> str:
-    return f"{recipe}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{recipe}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 class RunRecorder:
@@ -26,7 +26,7 @@ class RunRecorder:
 
     @classmethod
     def start(cls, store: Store, cfg, *, run_id: str, base_model: str, output_dir: str, total_steps: int,
-              resume: bool) -> "RunRecorder":
+              resume: bool) -> RunRecorder:
         """Create the run (or reopen it on resume) and attach MLflow when the config asks for it."""
         if resume:
             rec = cls(store, run_id)
@@ -40,7 +40,7 @@ class RunRecorder:
 
     @classmethod
     def create(cls, store: Store, *, run_id: str, recipe: str, base_model: str, config: dict,
-               output_dir: str, total_steps: int) -> "RunRecorder":
+               output_dir: str, total_steps: int) -> RunRecorder:
         RUNS.insert(store, id=run_id, recipe=recipe, status="running", base_model=base_model, config=config,
                     output_dir=output_dir, step=0, total_steps=total_steps, final_metrics={})
         return cls(store, run_id)
@@ -78,12 +78,12 @@ class RunRecorder:
     def finish(self, metrics: dict, adapter_name: str | None) -> None:
         self.flush()
         RUNS.update(self.store, self.run_id, status="completed", final_metrics=metrics, adapter_name=adapter_name,
-                    finished_at=datetime.now(timezone.utc))
+                    finished_at=datetime.now(UTC))
         self._close("completed")
 
     def fail(self, error: str) -> None:
         self.flush()
-        RUNS.update(self.store, self.run_id, status="failed", error=error, finished_at=datetime.now(timezone.utc))
+        RUNS.update(self.store, self.run_id, status="failed", error=error, finished_at=datetime.now(UTC))
         self._close("failed")
 
     def _close(self, status: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from lora_helpers import make_lora
 
+
 @pytest.fixture(scope="session")
 def lora_dirs(tmp_path_factory, tiny_model_dir) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("loras")

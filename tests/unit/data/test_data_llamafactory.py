@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from tunelab.data import ChatRecord, DatasetError, Message, PreferenceRecord, TextRecord, load_llamafactory, parse_dataset_info
+from tunelab.data import (
+    ChatRecord,
+    DatasetError,
+    Message,
+    PreferenceRecord,
+    TextRecord,
+    load_llamafactory,
+    parse_dataset_info,
+)
 
 
 def m(role, content, tool_call=False):

@@ -11,12 +11,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tunelab.eval.judge import (
-    VERDICT_SCHEMA, Verdict, default_rubric, judge_messages, judge_metrics, judge_one, parse_verdict,
+    VERDICT_SCHEMA,
+    Verdict,
+    default_rubric,
+    judge_messages,
+    judge_metrics,
+    judge_one,
+    parse_verdict,
 )
-from tunelab.upstreams.registry import UpstreamRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.local import open_task_models
+from tunelab.upstreams.registry import UpstreamRegistry
 
 
 @pytest.mark.parametrize("raw, score, error", [

@@ -11,12 +11,12 @@ import json
 import math
 
 import pytest
-
 from cross_encoder_support import save_cross_encoder
 from fake_chat_server import FakeChatServer
 from rag_support import embedder, one_torch_thread  # noqa: F401 - fixtures
+
 from tunelab.eval.config import EvalConfig
-from tunelab.eval.faithfulness import NO_CITATION, faithfulness_metrics, FaithfulnessItem, judge_faithfulness
+from tunelab.eval.faithfulness import NO_CITATION, FaithfulnessItem, faithfulness_metrics, judge_faithfulness
 from tunelab.eval.judge import Verdict
 from tunelab.eval.retrieval import columns_for, run_retrieval_eval
 from tunelab.rag import FieldMapping, Searcher, doc_ranking, ingest
@@ -193,6 +193,7 @@ def test_faithfulness_with_hosted_answerer_and_judge(mini, embedder):  # noqa: F
 @pytest.mark.slow  # embeds the whole sample catalogue (504 products) once: tens of seconds on one thread
 def test_without_a_collection_the_sample_catalogue_is_ingested_once(home, settings, store, embedder):  # noqa: F811
     from rag_support import CountingEmbedder
+
     from tunelab.eval.retrieval import SAMPLE_COLLECTION, ensure_sample_collection
 
     cfg = EvalConfig(task="retrieval", split="test", modes=["bm25", "hybrid"])  # no collection: the sample's

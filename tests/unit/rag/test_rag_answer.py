@@ -12,9 +12,9 @@ import re
 
 import jsonschema
 import pytest
-
 from fake_chat_server import FakeChatServer
 from rag_support import MAPPING, embedder, one_torch_thread, write_catalogue  # noqa: F401 - fixtures
+
 from tunelab.rag import FieldMapping, Filters, Hit, Searcher, ingest
 from tunelab.rag.answer import CitedAnswer, ask, cited_sources, grounding_messages, last_user_text
 from tunelab.rag.cited_qa import qa_schema

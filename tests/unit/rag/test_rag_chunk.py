@@ -3,8 +3,8 @@ blocks for code; sizes in characters or tokens; metadata carries source, positio
 
 import pytest
 from pydantic import ValidationError
-
 from rag_support import embedder, one_torch_thread  # noqa: F401 - fixtures
+
 from tunelab.rag.chunk import ChunkConfig, chunk_document, code_blocks, split_prose, split_sections
 from tunelab.rag.documents import RawDocument
 

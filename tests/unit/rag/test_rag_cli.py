@@ -6,9 +6,9 @@ import json
 
 import pytest
 import typer
+from rag_support import MAPPING, one_torch_thread, other_embedding_model, write_catalogue  # noqa: F401 - fixtures
 from typer.testing import CliRunner
 
-from rag_support import MAPPING, one_torch_thread, other_embedding_model, write_catalogue  # noqa: F401 - fixtures
 from tunelab.cli import rag
 
 app = typer.Typer()

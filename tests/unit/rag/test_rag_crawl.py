@@ -4,8 +4,8 @@ same site only, rate limit, HTTP errors, and a server that goes away mid-crawl."
 from __future__ import annotations
 
 import pytest
-
 from rag_support import PAGES, Site
+
 from tunelab.rag.crawl import CrawlConfig, crawl
 from tunelab.rag.documents import Failure
 

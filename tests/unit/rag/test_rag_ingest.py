@@ -2,9 +2,9 @@
 whose site goes away keeps the pages it fetched; sources that do not exist are refused up front."""
 
 import pytest
+from rag_support import Site, counting, embedder, one_torch_thread  # noqa: F401 - fixtures
 from sqlalchemy import select
 
-from rag_support import Site, counting, embedder, one_torch_thread  # noqa: F401 - fixtures
 from tunelab.rag import CrawlConfig, RagError, Searcher, ingest
 from tunelab.rag.registry import CollectionRegistry
 from tunelab.store import Document, IngestReport

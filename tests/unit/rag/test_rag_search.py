@@ -5,11 +5,21 @@ fine-tuned here from the packaged MiniLM, and retrieval metrics over a collectio
 from __future__ import annotations
 
 import pytest
-
 from rag_support import MAPPING, embedder, one_torch_thread, write_catalogue  # noqa: F401 - fixtures
+
 from tunelab.eval.retrieval import evaluate_retrieval
-from tunelab.rag import (BM25Index, FieldMapping, Filters, Hit, Searcher, UnknownCollectionError, ingest, load_reranker,
-                         rerank, rrf)
+from tunelab.rag import (
+    BM25Index,
+    FieldMapping,
+    Filters,
+    Hit,
+    Searcher,
+    UnknownCollectionError,
+    ingest,
+    load_reranker,
+    rerank,
+    rrf,
+)
 from tunelab.rag.registry import CollectionRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from cross_encoder_support import qa_groups, qa_pairs, save_cross_encoder
 from rag_support import one_torch_thread  # noqa: F401 - fixture
+
 from tunelab.rag import Hit, load_reranker, rerank
 
 pytestmark = pytest.mark.slow  # a real (small) fine-tune: tens of seconds on a busy CPU

@@ -11,13 +11,19 @@ import json
 import anyio
 import jsonschema
 import pytest
-
 from fake_chat_server import FakeChatServer
 from rag_support import MAPPING, embedder, one_torch_thread, write_catalogue  # noqa: F401 - fixtures
+
 from tunelab.rag import FieldMapping, Filters, Searcher, ingest
 from tunelab.rag.expand import ModelQueryExpander, expansion_schema, parse_expansion
-from tunelab.rag.self_query import (ModelSelfQuery, collection_values, parse_self_query, self_query_messages,
-                                    self_query_schema, stated_in)
+from tunelab.rag.self_query import (
+    ModelSelfQuery,
+    collection_values,
+    parse_self_query,
+    self_query_messages,
+    self_query_schema,
+    stated_in,
+)
 from tunelab.tasks.local import open_task_models
 
 CATEGORIES = ["Apparel", "Home", "Kitchen", "Outdoors", "Shoes"]

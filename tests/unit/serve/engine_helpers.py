@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from tunelab.engine.generation import SamplingParams, generate_text
-from tunelab.models.loader import LoadedModel
 from tunelab.engine.types import GenRequest
+from tunelab.models.loader import LoadedModel
 
 PROMPTS = ["The quick brown fox", "Wireless earbuds with noise cancelling", "Hello!",
            "Stainless steel water bottle, 750 ml, keeps drinks cold"]

@@ -9,10 +9,10 @@ import asyncio
 import pytest
 from engine_helpers import PROMPTS, collect, make_foreign_lora, make_lora, reference, request, with_adapter
 
-from tunelab.models.errors import ModelSourceError
-from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.types import GenerationEngine, QueueFullError
+from tunelab.models.errors import ModelSourceError
 
 GREEDY = SamplingParams(max_tokens=24, temperature=0)
 
@@ -160,7 +160,7 @@ def test_cancelling_frees_the_slot_and_aborts(load_tiny, adapters, refs):
         await asyncio.sleep(0.05)
         waiting = engine.stats()
         await a.aclose()  # the client went away
-        async for ev in b:  # a consumer that breaks out and drops the stream cancels it too
+        async for _ev in b:  # a consumer that breaks out and drops the stream cancels it too
             break
         del b
         c = await collect(engine.generate(request(tok, "c", PROMPTS[2], GREEDY, adapter="a")))

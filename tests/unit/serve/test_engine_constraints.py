@@ -13,7 +13,6 @@ import pytest
 import torch
 from engine_helpers import PROMPTS, collect, reference, request
 
-from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.constraints import (
     ConstraintBackend,
@@ -23,6 +22,7 @@ from tunelab.engine.constraints import (
     new_bitmask,
     rust_regex_escape,
 )
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.types import Constraint
 
 WORD = r"^[a-z ]{1,%d}$"

@@ -12,8 +12,8 @@ import torch
 from engine_helpers import PROMPTS, collect, make_lora, reference, request, with_adapter
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.sampling import SamplingParams
 from tunelab.engine.scoring import score_options
 from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import ScoreRequest

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tunelab.serve.auth import ApiKeys
-from tunelab.upstreams import UnknownUpstreamError, UpstreamRegistry
 from tunelab.serve.upstream_proxy import forward
-from tunelab.upstreams.client import UpstreamClient
 from tunelab.store import ApiKey
+from tunelab.upstreams import UnknownUpstreamError, UpstreamRegistry
+from tunelab.upstreams.client import UpstreamClient
 
 
 def test_keys_are_stored_hashed_and_can_be_revoked(store):

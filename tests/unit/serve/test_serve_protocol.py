@@ -6,7 +6,12 @@ from pydantic import ValidationError
 
 from tunelab.engine.types import Constraint
 from tunelab.serve.protocol import (
-    AdapterRequest, ChatCompletionChunk, ChatCompletionRequest, ChoiceDelta, ChunkChoice, CompletionRequest,
+    AdapterRequest,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    ChoiceDelta,
+    ChunkChoice,
+    CompletionRequest,
     EmbeddingRequest,
 )
 

@@ -9,6 +9,8 @@ from collections import Counter
 
 import pytest
 
+from scripts.sample_data import generate, templates
+from scripts.sample_data.vocab import MODEL_NAMES
 from tunelab.tasks.ecommerce.datasets import (
     SPLITS,
     hash_split,
@@ -19,9 +21,6 @@ from tunelab.tasks.ecommerce.datasets import (
     sample_path,
 )
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
-
-from scripts.sample_data import generate, templates
-from scripts.sample_data.vocab import MODEL_NAMES
 
 FILES = ("products.jsonl", "attributes.jsonl", "qa.jsonl", "DATA_CARD.md")
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from tunelab.adapters.errors import UnknownAdapterError
-from tunelab.engine.generation import SamplingParams, generate_text
 from tunelab.engine.batching import BatchingEngine
+from tunelab.engine.generation import SamplingParams, generate_text
 from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import Constraint, GenRequest
 from tunelab.tasks.model import EngineTaskModel, TaskModelError

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from scripts.sample_data import retrieval
+from scripts.sample_data.vocab import KINDS
 from tunelab.data.errors import DatasetError
 from tunelab.tasks.ecommerce.datasets import (
     hash_split,
@@ -19,9 +21,6 @@ from tunelab.tasks.ecommerce.datasets import (
     sample_dir,
     sample_path,
 )
-
-from scripts.sample_data import retrieval
-from scripts.sample_data.vocab import KINDS
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ cancelled, or garbage collection) cancels the request inside the engine."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tunelab.engine.decode import Decoding
 from tunelab.engine.types import TokenEvent

@@ -9,8 +9,9 @@ A model that declares a question unanswerable is scored on the text it gave all 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import anyio
 

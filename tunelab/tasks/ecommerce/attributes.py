@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
-AttributeType = Union[str, list[str]]
+AttributeType = str | list[str]
 AttributeSpec = dict[str, AttributeType]  # insertion-ordered: the order of the keys in the reply
 
 SCALAR_TYPES = ("string", "number", "integer", "boolean")

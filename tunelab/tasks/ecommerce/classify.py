@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import math
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from tunelab.engine.types import Constraint
 from tunelab.tasks.ecommerce.category_index import CategoryIndex

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from tunelab.data.records import ChatRecord, Message
 from tunelab.data.writers import write_jsonl

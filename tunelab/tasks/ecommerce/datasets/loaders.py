@@ -10,8 +10,9 @@ version, split, product ids) before any row becomes a Python object: the real fi
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from tunelab.data.errors import DatasetError, Location, SkipReport
 from tunelab.data.loader import finish, parse_rows

@@ -9,9 +9,10 @@ ingested for it."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,7 +37,7 @@ def hash_split(key: str, *, validation: float = 0.1, test: float = 0.2, salt: st
     and run, independent of the other keys. With the defaults about 70/10/20."""
     if validation < 0 or test < 0 or validation + test >= 1:
         raise ValueError(f"validation ({validation}) and test ({test}) must be non-negative and sum to less than 1.")
-    digest = hashlib.sha256(f"{salt}:{key}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2**64
     if u < 1 - validation - test:
         return "train"
