@@ -29,11 +29,18 @@ def alembic_config(url: str) -> Config:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # The driver's own transaction handling off: `_sqlite_begin` starts every transaction, so a claim
+    # can ask for BEGIN IMMEDIATE (the write lock first, then the read: two workers never pick one job).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer (server + CLI at once)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate") else "BEGIN")
 
 
 class Store:
@@ -44,6 +51,7 @@ class Store:
         self.engine: Engine = create_engine(self.url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         if migrate:
             self.upgrade()
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -55,9 +63,11 @@ class Store:
             command.upgrade(cfg, revision)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends normally, rolled back on error."""
-        s = self._sessions()
+    def session(self, *, immediate: bool = False) -> Iterator[Session]:
+        """A transaction: committed when the block ends normally, rolled back on error. `immediate`:
+        take the database's write lock at the start (SQLite's BEGIN IMMEDIATE; PostgreSQL locks rows
+        with SELECT ... FOR UPDATE instead), for a read-then-write that must not interleave."""
+        s = self._sessions(bind=self.engine.execution_options(immediate=True)) if immediate else self._sessions()
         try:
             yield s
             s.commit()

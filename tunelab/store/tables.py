@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -188,3 +188,42 @@ class EvalRunEntry(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Job(Base):
+    """A long task run in the background (`tunelab.jobs`): its kind and full input, where it is in the
+    queue, which worker runs it and when that worker last showed it is alive, and how it ended."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)  # train | eval | ingest | merge | export | quickstart
+    config: Mapped[dict] = mapped_column(JSON, default=dict)  # the validated input, as submitted
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued | running | succeeded | failed | cancelled
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher runs first
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order among queued jobs of one priority
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # API key name; None: local
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a worker started it
+    worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[dict] = mapped_column(JSON, default=dict)  # run_id, adapter, eval_run_id, collection, ...
+    error_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobEvent(Base):
+    """What a job's followers are told, in order: log lines, metric points, status changes. The id is
+    the stream's position (server-sent events' Last-Event-ID)."""
+
+    __tablename__ = "job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # log | metric | status
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
