@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     )
     max_queue: int = Field(default=256, ge=1, description="Generation requests that may wait in the queue (429 beyond).")
     max_batch_size: int = Field(default=16, ge=1, description="Sequences decoded together by the batching engine.")
+    job_slots: int = Field(default=1, ge=1, description="Jobs one worker runs at once (its device's concurrency).")
+    job_heartbeat_s: float = Field(default=5.0, gt=0, description="How often a worker stamps the jobs it runs.")
+    job_stale_after_s: float = Field(
+        default=30.0, gt=0, description="A running job whose worker has not stamped it for this long is taken over.")
+    job_max_attempts: int = Field(default=3, ge=1, description="Times a job is started before a dead worker fails it.")
     max_loaded_adapters: int = Field(
         default=8, ge=1, description="Adapters kept on the base model at once; the least recently used goes first."
     )
