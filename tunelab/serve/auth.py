@@ -3,7 +3,9 @@
 `ApiKeys(store).create(name)` returns the secret once (only its hash and first characters are
 kept); `list()` and `revoke(name)` manage them. While no active key exists the server is open (a
 fresh install on loopback); once one exists, every /v1 route needs `Authorization: Bearer <key>`
-(`ApiKeyMiddleware`), and /health and /metrics stay open. The secrets are 256-bit random strings,
+(`ApiKeyMiddleware`), and /health and /metrics stay open. The middleware puts who asks on the
+request (`request.state.caller`, a `Caller`: the key's name and whether it is an admin key; with no
+key at all, the local admin). The secrets are 256-bit random strings,
 so one SHA-256 round with a per-key salt is enough (a slow hash defends guessable passwords).
 """
 
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tunelab.jobs.service import LOCAL, Caller
 from tunelab.models.catalogue import NAME_RE
 from tunelab.serve.errors import error_response
 from tunelab.store import API_KEYS, ApiKey, NameTakenError, Store, utcnow
@@ -34,6 +37,7 @@ class KeyInfo:
     created_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    admin: bool = False
 
     @property
     def active(self) -> bool:
@@ -53,23 +57,24 @@ def _matches(secret: str, stored: str) -> bool:
 
 
 def _info(row: ApiKey) -> KeyInfo:
-    return KeyInfo(row.name, row.prefix, row.created_at, row.revoked_at, row.last_used_at)
+    return KeyInfo(row.name, row.prefix, row.created_at, row.revoked_at, row.last_used_at, bool(row.admin))
 
 
 class ApiKeys:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._active_cache: tuple[float, bool] | None = None
-        self._verified: dict[str, tuple[float, str | None]] = {}  # sha256(secret) -> (when, key name)
+        self._verified: dict[str, tuple[float, Caller | None]] = {}  # sha256(secret) -> (when, who)
 
-    def create(self, name: str) -> str:
-        """A new key named `name`; returns the secret, which is never shown again."""
+    def create(self, name: str, *, admin: bool = False) -> str:
+        """A new key named `name` (an `admin` key sees every job); returns the secret, which is never
+        shown again."""
         if not NAME_RE.match(name):
             raise ValueError(f"Key name '{name}' must be 1-128 letters, digits, '.', '_' or '-'.")
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         try:  # a revoked key's name can be used again: that row is replaced
             API_KEYS.add(self.store, name=name, prefix=secret[:PREFIX_LEN],
-                         secret_hash=_hash(secret, secrets.token_hex(16)),
+                         secret_hash=_hash(secret, secrets.token_hex(16)), admin=admin,
                          replace=lambda old: old.revoked_at is not None)
         except NameTakenError:
             raise ValueError(f"A key named '{name}' already exists; revoke it first (tunelab keys revoke {name}) "
@@ -97,24 +102,29 @@ class ApiKeys:
 
     def verify(self, secret: str) -> str | None:
         """The name of the active key `secret` is, or None."""
+        who = self.identify(secret)
+        return who.owner if who is not None else None
+
+    def identify(self, secret: str) -> Caller | None:
+        """Who the active key `secret` is (its name, admin or not), or None."""
         now = time.monotonic()
         digest = hashlib.sha256(secret.encode()).hexdigest()
         cached = self._verified.get(digest)
         if cached is not None and now - cached[0] <= CACHE_S:
             return cached[1]
-        name = None
+        who = None
         if secret.startswith(SECRET_PREFIX) and len(secret) > PREFIX_LEN:
             for row in API_KEYS.active_with_prefix(self.store, secret[:PREFIX_LEN]):
                 if _matches(secret, row.secret_hash):
-                    name = row.name
+                    who = Caller(owner=row.name, admin=bool(row.admin))
                     # At most one write a minute per key: the hot path stays read-only.
                     if row.last_used_at is None or (utcnow() - _aware(row.last_used_at)).total_seconds() > 60:
                         API_KEYS.update(self.store, row.id, last_used_at=utcnow())
                     break
         if len(self._verified) > 10_000:
             self._verified.clear()
-        self._verified[digest] = (now, name)
-        return name
+        self._verified[digest] = (now, who)
+        return who
 
     def _forget(self) -> None:
         self._active_cache = None
@@ -126,13 +136,16 @@ def _aware(dt: datetime) -> datetime:
 
 
 class ApiKeyMiddleware:
-    """Once a key exists, /v1/* needs `Authorization: Bearer <key>`; 401 in OpenAI's shape otherwise."""
+    """Once a key exists, /v1/* needs `Authorization: Bearer <key>`; 401 in OpenAI's shape otherwise.
+    Sets `scope["state"]["caller"]` (request.state.caller) to the key's `Caller`, or LOCAL without keys."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         keys: ApiKeys | None = getattr(scope["app"].state, "keys", None) if "app" in scope else None
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["caller"] = LOCAL
         if scope["type"] == "http" and keys is not None and scope.get("path", "").startswith("/v1") and keys.required():
             auth = ""
             for key, value in scope.get("headers", ()):
@@ -146,10 +159,12 @@ class ApiKeyMiddleware:
                                       code="missing_api_key")
                 await resp(scope, receive, send)
                 return
-            if keys.verify(token.strip()) is None:
+            who = keys.identify(token.strip())
+            if who is None:
                 shown = token.strip()[:PREFIX_LEN] + "..." if len(token.strip()) > PREFIX_LEN else "***"
                 resp = error_response(401, f"Incorrect API key provided: {shown}. It is unknown or revoked "
                                       "(tunelab keys list shows the keys).", code="invalid_api_key")
                 await resp(scope, receive, send)
                 return
+            scope["state"]["caller"] = who
         await self.app(scope, receive, send)
