@@ -104,10 +104,12 @@ class DatasetRegistry:
         skip_invalid: bool = False,
         tokenizer: Tokenize | None = None,
         tokenizer_name: str | None = None,
+        source: str | None = None,
     ) -> RegisteredDataset:
         """Load `path`, copy it normalised under the home dir and register it as `name`. Lengths in
         `stats` are in tokens of `tokenizer` (``str -> sequence``) when given, else characters.
-        Raises DatasetError for an invalid file (nothing is written or registered then)."""
+        `source`: what to record as where it came from (default: the file's absolute path; an upload
+        names its file). Raises DatasetError for an invalid file (nothing is written or registered then)."""
         self._check_new_name(name)
         loaded = load_dataset(path, format, skip_invalid=skip_invalid)
         records = loaded.records
@@ -130,7 +132,7 @@ class DatasetRegistry:
         try:
             DATASETS.add(
                 self.store, while_claimed=publish, name=name, path=str(final),
-                source=str(Path(path).expanduser().resolve()), format=NATIVE_FORMAT[records[0].kind],
+                source=source or str(Path(path).expanduser().resolve()), format=NATIVE_FORMAT[records[0].kind],
                 content_hash=dataset_hash(records), num_records=len(records), stats=stats,
                 preview=[record_to_row(r) for r in records[:PREVIEW]],
             )

@@ -66,6 +66,9 @@ class CollectionRegistry:
     def names(self) -> list[str]:
         return COLLECTIONS.names(self.store)
 
+    def list(self) -> list[CollectionInfo]:
+        return [_info(r) for r in COLLECTIONS.all(self.store)]
+
     def find(self, name: str) -> CollectionInfo | None:
         row = COLLECTIONS.find(self.store, name)
         return None if row is None else _info(row)

@@ -7,6 +7,8 @@ upstream client, and puts one service object per concern on `app.state`:
   embeddings  EmbeddingService or None
   upstreams   UpstreamClient (remote OpenAI-compatible servers)
   keys        ApiKeys (auth)       metrics  ServeMetrics       engine  the GenerationEngine
+  jobs        JobService (/v1/jobs: the job queue)
+  control     ControlService (/v1/datasets, runs, adapters/{name}, evals, collections)
 
 Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
 """
@@ -27,10 +29,12 @@ from tunelab.engine.adapter_pool import AdapterResolver
 from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import GenerationEngine
+from tunelab.jobs.service import JobService
 from tunelab.models.embeddings import sentence_embedder
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
+from tunelab.serve.control_service import ControlService
 from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.serve.errors import install_error_handlers
 from tunelab.serve.generation_service import GenerationService
@@ -92,6 +96,8 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.engine = gen_engine
         app.state.metrics = metrics
         app.state.keys = ApiKeys(store)
+        app.state.jobs = JobService(store, settings)
+        app.state.control = ControlService(store, settings)
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
@@ -106,7 +112,8 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
             store.dispose()
 
     app = FastAPI(title="TuneLab", version=__version__, lifespan=lifespan,
-                  description="OpenAI-compatible API: a base model, its adapters, embeddings and upstreams.")
+                  description="OpenAI-compatible API: a base model, its adapters, embeddings and upstreams; "
+                              "and the control API: jobs, datasets, runs, adapters, evals, collections.")
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

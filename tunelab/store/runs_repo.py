@@ -32,6 +32,16 @@ class RunsRows(Rows[Run]):
                              .where(RunMetric.run_id == run_id, RunMetric.name == name).order_by(RunMetric.step))
             return [(int(at), float(value)) for at, value in rows]
 
+    def all_metrics(self, store: Store, run_id: str) -> dict[str, list[tuple[int, float]]]:
+        """Every metric of the run: name -> (step, value) by step, names in the order first logged."""
+        with store.session() as s:
+            rows = s.execute(select(RunMetric.name, RunMetric.step, RunMetric.value)
+                             .where(RunMetric.run_id == run_id).order_by(RunMetric.step, RunMetric.id))
+            series: dict[str, list[tuple[int, float]]] = {}
+            for name, at, value in rows:
+                series.setdefault(name, []).append((int(at), float(value)))
+            return series
+
 
 RUNS = RunsRows(Run)
 EVAL_RUNS: Rows[EvalRunEntry] = Rows(EvalRunEntry)
