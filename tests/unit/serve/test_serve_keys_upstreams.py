@@ -1,12 +1,16 @@
 """API keys (only a salted hash is stored; revoke; names reused after revoking), the upstream
-registry, and the upstream client's retries against a simulated remote API (httpx.MockTransport)."""
+registry, admin keys, and the upstream client's retries against a simulated remote API
+(httpx.MockTransport)."""
 
 import asyncio
 
 import httpx
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from tunelab.cli import keys as keys_cli
+from tunelab.jobs.service import Caller
 from tunelab.serve.auth import ApiKeys
 from tunelab.serve.upstream_proxy import forward
 from tunelab.store import ApiKey
@@ -124,3 +128,20 @@ def test_serve_refuses_an_unknown_model_in_one_line(home):
     result = CliRunner().invoke(app, ["--model", "nope", "--port", "1"])
     assert result.exit_code == 2
     assert "Unknown model 'nope'" in result.output and "Traceback" not in result.output
+
+
+def test_admin_keys_and_who_a_secret_is(store):
+    """An admin key is marked in the store and in `tunelab keys list`; `identify` says who a secret is."""
+    keys = ApiKeys(store)
+    plain, admin = keys.create("dev"), keys.create("ops", admin=True)
+    assert keys.identify(plain) == Caller(owner="dev", admin=False)
+    assert keys.identify(admin) == Caller(owner="ops", admin=True)
+    assert keys.identify("tl-nope-nope-nope") is None and keys.verify(admin) == "ops"
+    assert {k.name: k.admin for k in keys.list()} == {"dev": False, "ops": True}
+
+    runner = CliRunner()  # the `home` fixture (under `store`) points the CLI at the same store
+    made = runner.invoke(keys_cli.app, ["create", "boss", "--admin"], catch_exceptions=False)
+    assert made.exit_code == 0 and "admin key" in made.output
+    listing = runner.invoke(keys_cli.app, ["list"], catch_exceptions=False).output
+    row = next(line for line in listing.splitlines() if "boss" in line)
+    assert "yes" in row and "yes" not in next(line for line in listing.splitlines() if "dev" in line)
