@@ -140,3 +140,37 @@ def test_c_cancel_during_training_leaves_a_checkpoint_that_loads(home, settings,
     state = load_checkpoint(ckpt, model, opt)
     assert state["step"] == int(ckpt.name.split("-")[1]) >= 3
     assert "cancelled at step" in log_path(settings, info.id).read_text()
+
+
+def test_d_a_bad_config_is_refused_by_the_cli_and_nothing_is_queued(home, store, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: d.jsonl\nbase_model: tiny\nlearning_rate: -1\n")
+    env = {**os.environ, "TUNELAB_HOME": str(home)}
+    out = subprocess.run([sys.executable, "-m", "tunelab", "jobs", "submit", "train", str(bad)], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    [line] = out.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("error:") and "learning_rate" in line
+    assert JOBS.page(store)[1] == 0
+
+
+def test_e_two_worker_processes_run_each_of_twenty_jobs_exactly_once(home, settings, store):
+    # The cheapest job that goes through the whole runner: resuming a run that does not exist fails
+    # at once, before torch is imported (a train job of one step on the tiny model takes ~6 s).
+    jobs = JobService(store, settings)
+    ids = [jobs.submit("train", {"resume": f"no-such-run-{i}"}).id for i in range(20)]
+    workers = [start_worker(home, f"w{i}") for i in range(2)]
+    try:
+        wait_for(lambda: all(JOBS.by_key(store, i).status == "failed" for i in ids), timeout=120,
+                 what="every job to end")
+    finally:
+        for w in workers:
+            stop_worker(w)
+    ran_on = set()
+    for job_id in ids:
+        job = JOBS.by_key(store, job_id)
+        assert job.attempts == 1 and job.error_type == "UnknownRunError" and "no-such-run" in job.error
+        running = [s for s in statuses(store, job_id) if s["status"] == "running"]
+        assert len(running) == 1, running
+        ran_on.add(job.worker)
+    assert ran_on == {"w0", "w1"}

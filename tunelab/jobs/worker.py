@@ -76,6 +76,7 @@ class Worker:
         self.slots = slots or settings.job_slots
         self.grace_s, self.poll_s = grace_s, poll_s
         self._running: dict[str, tuple[_Running, threading.Thread]] = {}
+        self._slot_freed = threading.Event()  # a job ended: claim the next one now, not after poll_s
 
     # -- the loop -----------------------------------------------------------------------------------
 
@@ -108,7 +109,8 @@ class Worker:
                     if job is None:
                         break
                     self._start_thread(job)
-                stop_event.wait(self.poll_s)
+                if self._slot_freed.wait(self.poll_s):
+                    self._slot_freed.clear()
         finally:
             self.stop_all()
 
@@ -126,7 +128,14 @@ class Worker:
     def _start_thread(self, job: Job) -> None:
         holder: dict = {}
         ready = threading.Event()
-        thread = threading.Thread(target=self._run, args=(job, holder, ready), name=f"job-{job.id}", daemon=True)
+
+        def run() -> None:
+            try:
+                self._run(job, holder, ready)
+            finally:
+                self._slot_freed.set()
+
+        thread = threading.Thread(target=run, name=f"job-{job.id}", daemon=True)
         thread.start()
         ready.wait()
         if "running" in holder:
