@@ -174,3 +174,24 @@ def test_e_two_worker_processes_run_each_of_twenty_jobs_exactly_once(home, setti
         assert len(running) == 1, running
         ran_on.add(job.worker)
     assert ran_on == {"w0", "w1"}
+
+
+def test_serve_runs_an_embedded_worker_and_stops_with_it(home, settings, store, tiny):
+    from serve_harness import free_port
+
+    port = free_port()
+    env = {**os.environ, "TUNELAB_HOME": str(home)}
+    server = subprocess.Popen([sys.executable, "-m", "tunelab", "serve", "--model", "tiny", "--engine", "sequential",
+                               "--no-embeddings", "--port", str(port), "--log-level", "info"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        job_id = JobService(store, settings).submit("train", {"resume": "no-such-run"}).id
+        job = wait_for(lambda: (j := JOBS.by_key(store, job_id)).status == "failed" and j, timeout=90,
+                       what="the server's worker to run the job", proc=server)
+        assert "-serve-0" in job.worker and job.error_type == "UnknownRunError"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        out, _ = server.communicate(timeout=30)
+    # uvicorn re-raises the SIGTERM it caught once it has shut down: -15 after a clean shutdown
+    assert server.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in out, out[-3000:]
+    assert "1 job worker" in out
