@@ -3,17 +3,30 @@ library, and prints. Errors a user can act on are printed without a traceback an
 
 from __future__ import annotations
 
-import logging
 import sys
-import warnings
 
 import typer
 
 from tunelab import __version__
-from tunelab.cli import adapters, ask, chat, data, generate, keys, models, quickstart, rag, serve, train, upstreams
+from tunelab.cli import (
+    adapters,
+    ask,
+    chat,
+    data,
+    generate,
+    jobs,
+    keys,
+    models,
+    quickstart,
+    rag,
+    serve,
+    train,
+    upstreams,
+)
 from tunelab.cli import eval as eval_cli
 from tunelab.cli.errors import print_error
 from tunelab.models.errors import ModelError
+from tunelab.models.quiet import quiet_libraries
 
 app = typer.Typer(
     name="tunelab",
@@ -37,6 +50,8 @@ app.add_typer(upstreams.app, name="upstreams")
 app.command("eval")(eval_cli.eval_command)
 app.add_typer(eval_cli.evals_app, name="evals")
 app.command("quickstart")(quickstart.quickstart)
+app.add_typer(jobs.app, name="jobs")
+app.command("worker")(jobs.worker)
 
 
 @app.command("version")
@@ -44,14 +59,6 @@ def version() -> None:
     """Print TuneLab's version."""
 
     typer.echo(__version__)
-
-
-def quiet_libraries() -> None:
-    """Third-party notices a CLI user cannot act on: bitsandbytes' optional CPU kernel package and
-    transformers' deprecation notices about calls made inside peft."""
-
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\.")
 
 
 def main() -> None:

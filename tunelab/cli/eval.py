@@ -14,6 +14,7 @@ from rich.table import Table
 
 from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.cli.jobs import submit_detached
 from tunelab.eval.config import eval_config_from, load_eval_config
 from tunelab.eval.progress import rich_progress
 from tunelab.eval.results import EvalResult, higher_is_better
@@ -92,6 +93,7 @@ def eval_command(
     gate: Annotated[list[str] | None, typer.Option("--gate", help="A check every candidate must pass, e.g. \"f1 >= baseline + 0.02\"; repeatable. Exit 1 when one fails.")] = None,
     out: Annotated[str | None, typer.Option("--out", help="Report folder (default: <home>/evals/<run id>).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set k=10 --set judge.max_tokens=64")] = None,
+    detach: Annotated[bool, typer.Option("--detach", help="Queue it as a background job instead (prints the job id).")] = False,
 ) -> None:
     """Evaluate models and adapters side by side at temperature 0 and write an HTML + JSON report."""
 
@@ -103,6 +105,9 @@ def eval_command(
         cfg = load_eval_config(config, set_ or [], base=flags)
         if gate:  # --gate adds to the config's gates (a CI job may tighten a shared config)
             cfg = eval_config_from({**cfg.model_dump(), "gate": [*cfg.gate, *gate]}, config or "command line")
+        if detach:
+            submit_detached("eval", {"eval": cfg.model_dump(mode="json")})
+            return
         with rich_progress(console_err, description=f"eval {cfg.task}") as progress:
             result = asyncio.run(run_eval(cfg, settings(), store(), progress=progress))
     print_comparison(result)

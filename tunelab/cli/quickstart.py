@@ -10,6 +10,7 @@ import typer
 from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
 from tunelab.cli.eval import print_comparison
+from tunelab.cli.jobs import submit_detached
 from tunelab.eval.progress import rich_progress
 from tunelab.recipes.quickstart import run_quickstart
 
@@ -20,10 +21,16 @@ def quickstart(
     retrain: Annotated[bool, typer.Option("--retrain", help="Train again even when the adapter exists.")] = False,
     max_steps: Annotated[int, typer.Option("--max-steps", min=0, help="Optimizer steps of 8 examples (0: one whole epoch, 74 steps).")] = 40,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Test examples evaluated per task (0: the whole test split).")] = 50,
+    detach: Annotated[bool, typer.Option("--detach", help="Queue it as a background job instead (prints the job id).")] = False,
 ) -> None:
     """Prepare the model, fine-tune a LoRA adapter for product classification and attribute
     extraction on the sample's train split, compare base vs adapter on its test split, write the
     HTML report, and print the command that serves the adapter."""
+    if detach:
+        with user_errors():
+            submit_detached("quickstart", {"model": model, "adapter": adapter, "retrain": retrain,
+                                           "max_steps": max_steps, "limit": limit})
+        return
     steps = iter(range(1, 10))
 
     def stage(message: str) -> None:

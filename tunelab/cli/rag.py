@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
+from tunelab.cli.jobs import local_sources, submit_detached
 from tunelab.rag import ChunkConfig, CrawlConfig, FieldMapping, Filters, Searcher, load_reranker
 from tunelab.rag import ingest as run_ingest
 from tunelab.rag.registry import CollectionRegistry
@@ -32,6 +33,7 @@ def ingest(
     max_pages: Annotated[int, typer.Option("--max-pages", help="Crawl: most pages to fetch.")] = 100,
     delay: Annotated[float, typer.Option("--delay", help="Crawl: seconds between requests (robots.txt Crawl-delay wins if longer).")] = 1.0,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Chunks embedded per batch.")] = 32,
+    detach: Annotated[bool, typer.Option("--detach", help="Queue it as a background job instead (prints the job id).")] = False,
 ) -> None:
     """Add documents to a collection; unchanged ones are skipped, changed ones re-embedded.
 
@@ -41,6 +43,15 @@ def ingest(
     """
 
     with user_errors():
+        if detach:
+            if vector_url:
+                raise ValueError("--vector-url cannot be queued with --detach; set TUNELAB_VECTOR_URL for the worker.")
+            submit_detached("ingest", {
+                "sources": local_sources(sources), "collection": collection, "mapping": mapping,
+                "chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "chunk_unit": chunk_unit,
+                "embedding_model": embedding_model, "max_depth": max_depth, "max_pages": max_pages, "delay": delay,
+                "batch_size": batch_size})
+            return
         chunking = None
         if chunk_size is not None or chunk_overlap is not None or chunk_unit is not None:
             saved = CollectionRegistry(store(), settings()).find(collection)

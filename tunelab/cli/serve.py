@@ -28,6 +28,8 @@ def serve(
     engine: Annotated[EngineKind, typer.Option(help="auto: the batching engine when installed, else sequential.")] = EngineKind.auto,
     embeddings: Annotated[bool, typer.Option(help="Load the embedding model for /v1/embeddings.")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Job workers run inside the server (tunelab jobs ...).")] = 1,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no job worker here (e.g. `tunelab worker` runs them).")] = False,
 ) -> None:
     """Serve the base model and its adapters over an OpenAI-compatible API (/v1/chat/completions,
     /v1/completions, /v1/embeddings, /v1/models), with /health and /metrics."""
@@ -42,6 +44,8 @@ def serve(
     name = model or cfg.default_model
     with user_errors():
         Catalogue(store()).get(name)  # an unknown model fails here, in one line, before anything loads
-    app = create_app(cfg, model=name, engine=engine.value, embeddings=embeddings)
-    console.print(f"Serving [bold]{name}[/] at http://{host}:{port}/v1 (engine: {engine.value})")
+    n_workers = 0 if no_worker else workers
+    app = create_app(cfg, model=name, engine=engine.value, embeddings=embeddings, workers=n_workers)
+    console.print(f"Serving [bold]{name}[/] at http://{host}:{port}/v1 (engine: {engine.value}, "
+                  f"{n_workers} job worker{'s' if n_workers != 1 else ''})")
     uvicorn.run(app, host=host, port=port, log_level=log_level)

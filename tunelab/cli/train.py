@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from tunelab.cli.common import console, console_err, settings, store
+from tunelab.cli.jobs import submit_detached
 from tunelab.train import load_config, resume_run, run_recipe
 from tunelab.train.runs import RunRecorder
 from tunelab.train.runs import list_runs as runs
@@ -20,17 +21,24 @@ def train(
     config: Annotated[str | None, typer.Argument(help="Recipe YAML (see examples/).")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a config key: --set learning_rate=1e-4 --set lora.r=8")] = None,
     resume: Annotated[str | None, typer.Option(help="Continue this run id from its last checkpoint.")] = None,
+    detach: Annotated[bool, typer.Option("--detach", help="Queue it as a background job instead (prints the job id).")] = False,
 ) -> None:
     """Fine-tune: run an sft, dpo or classifier recipe and register the result as an adapter."""
 
     if resume:
         if config or set_:
             raise typer.BadParameter("--resume takes the run's own config; give no CONFIG or --set with it.")
+        if detach:
+            submit_detached("train", {"resume": resume})
+            return
         result = resume_run(resume, settings(), store(), console=console_err)
     else:
         if not config:
             raise typer.BadParameter("give a CONFIG.yaml, or --resume RUN_ID")
         cfg = load_config(config, set_ or [])
+        if detach:
+            submit_detached("train", {"recipe": cfg.model_dump(mode="json")})
+            return
         result = run_recipe(cfg, settings(), store(), console=console_err)
     console.print(f"run {result['run_id']} -> adapter {result['adapter']}")
 

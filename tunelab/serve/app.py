@@ -30,6 +30,7 @@ from tunelab.engine.batching import BatchingEngine
 from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import GenerationEngine
 from tunelab.jobs.service import JobService
+from tunelab.jobs.worker import start_embedded
 from tunelab.models.embeddings import sentence_embedder
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
@@ -70,10 +71,11 @@ def engine_factory_for(kind: str = "auto") -> EngineFactory:
 
 def create_app(settings: Settings, *, model: str | None = None, engine: str = "auto",
                engine_factory: EngineFactory | None = None, loaded: LoadedModel | None = None,
-               embeddings: bool = True, upstream_transport=None) -> FastAPI:
+               embeddings: bool = True, upstream_transport=None, workers: int = 0) -> FastAPI:
     """The server app. `model`: catalogue name of the base model (default: settings.default_model);
     `loaded`: an already loaded base model instead; `engine`: auto | sequential | batching, or an
-    `engine_factory` of your own; `embeddings`: load the embedding model for /v1/embeddings.
+    `engine_factory` of your own; `embeddings`: load the embedding model for /v1/embeddings;
+    `workers`: job workers run on threads of the server (`tunelab serve` starts one).
     Nothing is loaded until the app starts (its lifespan)."""
     factory = engine_factory or engine_factory_for(engine)
 
@@ -104,9 +106,12 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.tasks = TasksService(app.state.generation, settings, store,
                                        embedder=embedding_service.embedder if embedding_service else None)
         log.info("serving %s with the %s engine", base.name, gen_engine.kind)
+        job_workers = start_embedded(store, settings, workers) if workers else None
         try:
             yield
         finally:
+            if job_workers is not None:  # their jobs stop first (training at a checkpoint)
+                await anyio.to_thread.run_sync(job_workers.stop)
             await gen_engine.stop()
             await upstreams.aclose()
             store.dispose()

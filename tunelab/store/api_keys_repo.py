@@ -17,7 +17,7 @@ _ACTIVE = ApiKey.revoked_at.is_(None)
 class ApiKeysRows(NamedRows[ApiKey]):
     def revoke(self, store: Store, name: str, at: datetime) -> ApiKey | None:
         """Mark the active key `name` revoked at `at`; None when there is no such active key."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             row = s.scalar(select(ApiKey).where(ApiKey.name == name, _ACTIVE))
             if row is not None:
                 row.revoked_at = at

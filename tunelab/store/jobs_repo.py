@@ -73,14 +73,14 @@ class JobsRows(Rows[Job]):
 
     def set_result(self, store: Store, job_id: str, **values: Any) -> None:
         """Merge `values` into the job's result (e.g. run_id as soon as a training run starts)."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             job = s.get(Job, job_id)
             job.result = {**(job.result or {}), **values}
 
     def finish(self, store: Store, job_id: str, status: str, *, worker: str | None = None,
                error_type: str | None = None, error: str | None = None) -> Job | None:
         """End a running job (`worker`: only if it is still that worker's); None when it was not."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             job = s.get(Job, job_id, with_for_update=True)
             if job is None or job.status != "running" or (worker is not None and job.worker != worker):
                 return None

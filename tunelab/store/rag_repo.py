@@ -16,7 +16,7 @@ from tunelab.store.tables import Collection, Document, IngestReport, utcnow
 class CollectionsRows(NamedRows[Collection]):
     def merge_settings(self, store: Store, collection_id: int, values: dict[str, Any]) -> Collection:
         """Update the collection's `settings` with `values` (other keys stay)."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             row = s.get(Collection, collection_id)
             row.settings = {**(row.settings or {}), **values}  # a new dict, so SQLAlchemy sees the change
             return row
@@ -31,7 +31,7 @@ class CollectionsRows(NamedRows[Collection]):
 
     def save_document(self, store: Store, collection_id: int, source: str, **values: Any) -> None:
         """Insert or update the collection's document for `source`; `updated_at` becomes now."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             row = s.scalar(select(Document).where(Document.collection_id == collection_id, Document.source == source))
             if row is None:
                 row = Document(collection_id=collection_id, source=source)

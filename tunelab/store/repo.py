@@ -1,6 +1,9 @@
 """Generic repositories: `Rows` reads and writes one table by primary key; `NamedRows` adds the
 registry shape (names, list, find, add, remove) for a table with a unique `name`. Each call is one
-transaction through `Store.session()` and returns detached rows, readable after it ends."""
+transaction through `Store.session()` and returns detached rows, readable after it ends. A call
+that reads and then writes takes the write lock first (`immediate`): on SQLite a deferred
+transaction that read before another process wrote cannot write any more ("database is locked"
+at once, whatever busy_timeout says), and a worker, its jobs and the server write side by side."""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ class Rows(Generic[R]):
 
     def update(self, store: Store, key: Any, **values: Any) -> R | None:
         """Set `values` on row `key`; None, and nothing written, when there is no such row."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             row = s.get(self.table, key)
             if row is not None:
                 assign(row, values)
@@ -49,7 +52,7 @@ class Rows(Generic[R]):
 
     def upsert(self, store: Store, key: Any, **values: Any) -> R:
         """Set `values` on row `key`, inserting it first when there is none."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             row = s.get(self.table, key)
             if row is None:
                 row = self.table(**{self.key_column.key: key})
@@ -105,7 +108,7 @@ class NamedRows(Rows[R]):
         writes elsewhere (a file) can follow the name, and a failure there undoes the row."""
         row = self.table(**values)
         try:
-            with store.session() as s:
+            with store.session(immediate=True) as s:
                 if replace is not None:
                     old = s.scalar(self._named(values["name"]))
                     if old is not None and not replace(old):
@@ -123,7 +126,7 @@ class NamedRows(Rows[R]):
 
     def remove(self, store: Store, name: str) -> R | None:
         """Delete the row named `name` and return it; None when there is none."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             row = s.scalar(self._named(name))
             if row is not None:
                 s.delete(row)

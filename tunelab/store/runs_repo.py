@@ -15,13 +15,13 @@ class RunsRows(Rows[Run]):
 
     def add_metrics(self, store: Store, run_id: str, step: int, points: list[tuple[int, str, float]]) -> None:
         """Append `points` (step, metric name, value) and set the run's step to `step`."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             s.add_all(RunMetric(run_id=run_id, step=at, name=name, value=value) for at, name, value in points)
             s.get(Run, run_id).step = step
 
     def rewind(self, store: Store, run_id: str, step: int, **values) -> None:
         """Drop the metrics logged after `step`, and set the run's step and `values`."""
-        with store.session() as s:
+        with store.session(immediate=True) as s:
             s.execute(delete(RunMetric).where(RunMetric.run_id == run_id, RunMetric.step > step))
             assign(s.get(Run, run_id), {"step": step, **values})
 

@@ -91,9 +91,9 @@ def _fingerprint(folder: Path, settings: Settings) -> str:
 
 
 def run_classifier(cfg: ClassifierConfig, settings: Settings, store: Store, *, console: Console | None = None,
-                   run_id: str | None = None, resume: bool = False) -> dict:
+                   run_id: str | None = None, resume: bool = False, stop=None) -> dict:
     """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
-    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume, stop=stop)
     folder = resolve_encoder(cfg.base_model)
     data = data_for(cfg, settings, store, ctx.console)
     train = classification_records(data.train, cfg.dataset, "training")

@@ -202,9 +202,9 @@ def _start_from_sft(cfg: DPOConfig, loaded, registry: AdapterRegistry, base_hash
 
 
 def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Console | None = None,
-            run_id: str | None = None, resume: bool = False) -> dict:
+            run_id: str | None = None, resume: bool = False, stop=None) -> dict:
     """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
-    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume, stop=stop)
     console, registry = ctx.console, ctx.registry
     if cfg.sft_adapter and not resume:
         registry.get(cfg.sft_adapter)  # an unknown one: an error listing the registered adapters

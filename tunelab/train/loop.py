@@ -27,6 +27,14 @@ from tunelab.train.runs import RunRecorder
 LossFn = Callable[[Any, Any], tuple[torch.Tensor, int, int]]
 
 
+class TrainingCancelled(Exception):
+    """`stop()` said to stop: a checkpoint of the current step was saved; resume continues there."""
+
+    def __init__(self, step: int, checkpoint: Path) -> None:
+        super().__init__(f"cancelled at step {step}; checkpoint {checkpoint}")
+        self.step, self.checkpoint = step, checkpoint
+
+
 def lr_at(step: int, total: int, warmup: int, peak: float, kind: str) -> float:
     """Learning rate for optimizer step `step` (0-based): linear warm-up to `peak`, then decay."""
     if warmup and step < warmup:
@@ -63,7 +71,9 @@ class LoopResult:
 
 def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list], loss_fn: LossFn,
                evaluate: Callable[[], dict[str, float]] | None, recorder: RunRecorder, ckpt_dir: Path,
-               device: torch.device, console: Console, resume: bool = False) -> LoopResult:
+               device: torch.device, console: Console, resume: bool = False,
+               stop: Callable[[], bool] | None = None) -> LoopResult:
+    """`stop`: asked after each optimizer step; True saves a checkpoint and raises TrainingCancelled."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     step, tokens_done = 0, 0
@@ -125,6 +135,9 @@ def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list],
             if step % settings.save_every == 0 and step < settings.total_steps:
                 recorder.flush()  # the store's step and metrics reach at least the checkpoint
                 save_checkpoint(ckpt_dir, step, model, optimizer, {"tokens": tokens_done})
+            if stop is not None and step < settings.total_steps and stop():
+                recorder.flush()
+                raise TrainingCancelled(step, save_checkpoint(ckpt_dir, step, model, optimizer, {"tokens": tokens_done}))
     result.final_metrics = {"train_loss": loss if settings.total_steps else float("nan")}
     if evaluate:
         final_eval = _eval(model, evaluate, autocast)

@@ -5,6 +5,7 @@ and loss."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from tunelab.adapters.lineage import library_versions
 from tunelab.adapters.registry import AdapterRegistry
 from tunelab.settings import Settings
 from tunelab.store import Store
-from tunelab.train.loop import LoopResult, LoopSettings, train_loop
+from tunelab.train.loop import LoopResult, LoopSettings, TrainingCancelled, train_loop
 from tunelab.train.outputs import save_result
 from tunelab.train.runs import RunRecorder, new_run_id
 from tunelab.train.tracking import check_mlflow
@@ -31,6 +32,7 @@ class RunContext:
     adapter_name: str
     resume: bool
     recorder: RunRecorder | None = None
+    stop: Callable[[], bool] | None = None  # asked after each step: True checkpoints and cancels
 
     @property
     def run_dir(self) -> Path:
@@ -38,7 +40,7 @@ class RunContext:
 
 
 def begin_run(cfg, settings: Settings, store: Store, *, console: Console | None, run_id: str | None,
-              resume: bool) -> RunContext:
+              resume: bool, stop: Callable[[], bool] | None = None) -> RunContext:
     """Name the run and its adapter; refuse a taken name or a missing MLflow before any work."""
     registry = AdapterRegistry(store, settings)
     run_id = run_id or new_run_id(cfg.recipe)
@@ -47,7 +49,8 @@ def begin_run(cfg, settings: Settings, store: Store, *, console: Console | None,
         registry.check_new_name(adapter_name)
     if cfg.mlflow:
         check_mlflow()
-    return RunContext(cfg, settings, store, console or Console(stderr=True), registry, run_id, adapter_name, resume)
+    return RunContext(cfg, settings, store, console or Console(stderr=True), registry, run_id, adapter_name, resume,
+                      stop=stop)
 
 
 def run_training(ctx: RunContext, model, *, total_steps: int, bf16: bool, batches, loss_fn, evaluate, device,
@@ -63,7 +66,10 @@ def run_training(ctx: RunContext, model, *, total_steps: int, bf16: bool, batche
     try:
         result = train_loop(model, settings=loop, batches=batches, loss_fn=loss_fn, evaluate=evaluate,
                             recorder=ctx.recorder, ckpt_dir=ctx.run_dir / "checkpoints", device=device,
-                            console=ctx.console, resume=ctx.resume)
+                            console=ctx.console, resume=ctx.resume, stop=ctx.stop)
+    except TrainingCancelled as exc:
+        ctx.recorder.fail(f"{exc}; resume with: tunelab train --resume {ctx.run_id}")
+        raise
     except KeyboardInterrupt:
         ctx.recorder.fail("interrupted; resume with: tunelab train --resume " + ctx.run_id)
         raise

@@ -28,9 +28,9 @@ from tunelab.train.tokenize import tokenize_records
 
 
 def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Console | None = None,
-            run_id: str | None = None, resume: bool = False) -> dict:
+            run_id: str | None = None, resume: bool = False, stop=None) -> dict:
     """Train; returns {"run_id", "adapter", "metrics"}. With `resume`, `run_id` names the run to continue."""
-    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume)
+    ctx = begin_run(cfg, settings, store, console=console, run_id=run_id, resume=resume, stop=stop)
     data = data_for(cfg, settings, store, ctx.console)
     bf16 = use_bf16(cfg.precision, resolve_device(settings.device))
     # LoRA under bf16 autocast: keep the frozen base in bf16 (no per-step weight casts, half the
