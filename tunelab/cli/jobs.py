@@ -31,8 +31,19 @@ def service() -> JobService:
     return JobService(store(), settings())
 
 
+RECIPE_PATHS = ("dataset", "eval_dataset", "dataset_dir")  # recipe fields that may name a local file
+
+
 def submit_detached(kind: str, config: dict, priority: int = 0) -> str:
-    """Queue a job (validated first) and say how to follow it; returns its id."""
+    """Queue a job (validated first) and say how to follow it; returns its id. A recipe's dataset
+    files are made absolute: the worker may run in another folder."""
+    if kind == "train" and isinstance(config.get("recipe"), dict):
+        recipe = dict(config["recipe"])
+        for key in RECIPE_PATHS:
+            value = recipe.get(key)
+            if isinstance(value, str) and Path(value).expanduser().exists():
+                recipe[key] = str(Path(value).expanduser().resolve())
+        config = {**config, "recipe": recipe}
     job = service().submit(kind, config, priority=priority)
     console.print(job.id)
     console_err.print(f"queued {kind} job {escape(job.id)}; follow it with: tunelab jobs logs {escape(job.id)} -f "
