@@ -74,6 +74,10 @@ def test_a_train_job_run_by_a_worker(settings, store, tiny, tmp_path):
     assert [e["data"]["status"] for e in events if e["kind"] == "status"] == ["queued", "running", "succeeded"]
     lines = [e["data"]["line"] for e in events if e["kind"] == "log"]
     assert any("Registered lora adapter from-job" in line for line in lines)
+    metrics = [e["data"] for e in events if e["kind"] == "metric"]
+    losses = {m["step"]: m["metrics"]["train_loss"] for m in metrics if "train_loss" in m["metrics"]}
+    assert losses == dict(RUNS.metric_series(store, run.id, "train_loss")) and losses  # every point, once
+    assert all(m["run_id"] == run.id for m in metrics)
     assert Worker(store, settings).run_once() is None  # the queue is empty
 
 

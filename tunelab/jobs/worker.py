@@ -29,7 +29,7 @@ from pathlib import Path
 from tunelab.jobs.runner import CANCELLED, error_file
 from tunelab.jobs.service import log_path
 from tunelab.settings import Settings
-from tunelab.store import JOBS, Job, Store
+from tunelab.store import JOBS, RUNS, Job, Store
 from tunelab.store.tables import utcnow
 
 log = logging.getLogger("tunelab.jobs")
@@ -60,6 +60,7 @@ class _Running:
         self.shutdown = False  # stopped because this worker stops: left to be taken over
         self.lost = False  # no longer ours (taken over or ended elsewhere): killed, nothing recorded
         self.done = threading.Event()
+        self.metric_cursor = 0  # the last run_metrics id sent as a metric event
 
     def signal(self, sig: int) -> None:
         try:
@@ -218,10 +219,28 @@ class Worker:
                 log.warning("job %s: no longer this worker's (taken over or ended); killing it", running.job.id)
                 running.lost = True
                 running.signal(signal.SIGKILL)
-            elif job.cancel_requested and running.cancelling_since is None:
+            else:
+                self._metric_events(running, job)
+            if job is not None and job.cancel_requested and running.cancelling_since is None:
                 log.info("job %s: cancel requested; SIGTERM", running.job.id)
                 running.cancelling_since = time.monotonic()
                 running.signal(signal.SIGTERM)
+
+    def _metric_events(self, running: _Running, job: Job) -> None:
+        """The training run's new metric points, one event per step: {"run_id", "step", "metrics"}."""
+        run_id = (job.result or {}).get("run_id")
+        if not run_id:
+            return
+        try:
+            points = RUNS.metrics_after(self.store, run_id, running.metric_cursor)
+            by_step: dict[int, dict[str, float]] = {}
+            for point_id, step, name, value in points:
+                by_step.setdefault(step, {})[name] = value
+                running.metric_cursor = point_id
+            JOBS.add_events(self.store, job.id, [("metric", {"run_id": run_id, "step": step, "metrics": values})
+                                                 for step, values in by_step.items()])
+        except Exception:  # the run's metrics stay in the store; the stream misses them, the job goes on
+            log.exception("job %s: metric events lost", job.id)
 
     def _record(self, running: _Running, rc: int) -> None:
         job_id = running.job.id
@@ -236,6 +255,9 @@ class Worker:
             status, error_type, error = "cancelled", None, None
         else:
             status, error_type, error = "failed", *_exit_error(self.settings, job_id, rc)
+        final = JOBS.by_key(self.store, job_id)
+        if final is not None:
+            self._metric_events(running, final)  # the points logged since the last heartbeat (final eval)
         JOBS.finish(self.store, job_id, status, worker=self.name, error_type=error_type, error=error)
         log.info("job %s: %s (exit %s)", job_id, status, rc)
 

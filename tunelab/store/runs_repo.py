@@ -32,6 +32,13 @@ class RunsRows(Rows[Run]):
                              .where(RunMetric.run_id == run_id, RunMetric.name == name).order_by(RunMetric.step))
             return [(int(at), float(value)) for at, value in rows]
 
+    def metrics_after(self, store: Store, run_id: str, after: int = 0) -> list[tuple[int, int, str, float]]:
+        """(id, step, name, value) of the run's metric points with an id above `after`, in order."""
+        with store.session() as s:
+            rows = s.execute(select(RunMetric.id, RunMetric.step, RunMetric.name, RunMetric.value)
+                             .where(RunMetric.run_id == run_id, RunMetric.id > after).order_by(RunMetric.id))
+            return [(int(i), int(at), str(name), float(value)) for i, at, name, value in rows]
+
     def all_metrics(self, store: Store, run_id: str) -> dict[str, list[tuple[int, float]]]:
         """Every metric of the run: name -> (step, value) by step, names in the order first logged."""
         with store.session() as s:
