@@ -4,7 +4,8 @@ on 127.0.0.1 and a free port, a fresh database per test (`CREATE DATABASE t_<n>`
 `postgresql` package), else the ones on PATH; with none, the PostgreSQL variants are skipped.
 
 PostgreSQL refuses to run as root: under root, initdb and pg_ctl run as the `postgres` user
-(which Debian's package creates; `nobody` otherwise) through `runuser`, in a folder that user owns."""
+(which Debian's package creates; `nobody` otherwise) through `runuser`, in a folder that user owns.
+A watchdog stops the server when the test process dies without its teardown (killed)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import itertools
 import os
 import pwd
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -77,9 +79,18 @@ class PostgresServer:
             conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = ''\n"
                        "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n")
         self._pg("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
+        # A killed test run (a timeout, kill -9) skips the fixture's teardown: this watchdog, in a
+        # session of its own, stops the server and removes its folder once this process is gone.
+        stop = shlex.join([*self._run_as, str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"])
+        self._watchdog = subprocess.Popen(
+            ["sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; "
+                         f"rm -rf {shlex.quote(str(self.root))}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         return self
 
     def stop(self) -> None:
+        self._watchdog.terminate()
+        self._watchdog.wait()
         self._pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
 
     def url(self, database: str = "postgres") -> str:
