@@ -1,5 +1,6 @@
-"""Shared fixtures: an isolated TuneLab home per test, a tiny model built once per session, and
-one session-wide home where the packaged default model is converted once."""
+"""Shared fixtures: an isolated TuneLab home per test, a tiny model built once per session, one
+session-wide home where the packaged default model is converted once, and the metadata store on
+each backend (`db_url`, `any_settings`, `any_store`: SQLite, then PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from pg_support import pg_server  # noqa: E402, F401 - a fixture
 from tiny_model import build_tiny_model  # noqa: E402
 
 from tunelab.settings import Settings  # noqa: E402
@@ -61,6 +63,36 @@ def settings(home) -> Settings:
 @pytest.fixture
 def store(settings) -> Store:
     s = Store(settings)
+    yield s
+    s.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, home, monkeypatch) -> str:
+    """The metadata store's URL, once per backend: the SQLite file under the test's home, and a
+    fresh database on the session's PostgreSQL server (dropped after the test). For PostgreSQL,
+    TUNELAB_DATABASE_URL points there, so every `Settings()` of the test (the CLI's too) uses it."""
+    if request.param == "sqlite":
+        return Settings().db_url
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    request.addfinalizer(lambda: server.drop_database(url))
+    monkeypatch.setenv("TUNELAB_DATABASE_URL", url)
+    return url
+
+
+@pytest.fixture
+def any_settings(db_url) -> Settings:
+    """`settings` on the store backend of `db_url`."""
+    s = Settings()
+    assert s.db_url == db_url
+    return s
+
+
+@pytest.fixture
+def any_store(any_settings) -> Store:
+    """`store` on each backend: a test (or a module overriding `store` with it) runs on SQLite and on PostgreSQL."""
+    s = Store(any_settings)
     yield s
     s.dispose()
 

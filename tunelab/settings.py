@@ -44,6 +44,10 @@ class Settings(BaseSettings):
         description="Product taxonomy file (Google format: 'ID - Level1 > Level2') for /v1/tasks/classify; "
                     "default: the packaged Google Product Taxonomy.",
     )
+    progress_interval_s: float = Field(
+        default=5.0, ge=0,
+        description="When output is not a terminal (a pipe, a log file): seconds between plain progress lines.",
+    )
     # Resource limits (the server and the CLI both respect them).
     max_new_tokens: int = Field(default=4096, ge=1, description="Upper bound on tokens generated per request.")
     max_context_tokens: int | None = Field(

@@ -1,4 +1,5 @@
 import pytest
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 
 from tunelab.models.catalogue import BUILTIN_MODELS, Catalogue, infer_source
 from tunelab.models.chat_templates import CHATML

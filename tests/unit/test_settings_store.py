@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 
 from tunelab.settings import Settings
 from tunelab.store import Base, ModelEntry, Store
@@ -77,3 +78,12 @@ def test_upgrade_from_the_first_revision_keeps_models(settings):
     with old.session() as s:
         assert s.scalars(sa.select(ModelEntry.name)).all() == ["mine"]
     old.dispose()
+
+
+def test_each_backend_is_the_one_it_says(store, db_url):
+    # The PostgreSQL variant really talks to PostgreSQL, on a database of its own (empty at the start).
+    assert store.engine.dialect.name == db_url.split(":", 1)[0].split("+", 1)[0]
+    with store.session() as s:
+        assert s.scalars(sa.select(ModelEntry)).all() == []
+        if store.engine.dialect.name == "postgresql":
+            assert s.scalar(sa.text("select current_database()")) == db_url.rsplit("/", 1)[1]

@@ -1,17 +1,17 @@
-"""Helpers shared by CLI commands: settings, store and consoles, built once per invocation."""
+"""Helpers shared by CLI commands: settings, store and consoles, built once per invocation. The
+consoles do not cut tables at 80 columns when the output is a file or a pipe (`OutputConsole`)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from rich.console import Console
-
 from tunelab.models.loader import load_model
+from tunelab.progress import OutputConsole
 from tunelab.settings import Settings
 from tunelab.store import Store
 
-console = Console(highlight=False)
-console_err = Console(stderr=True, highlight=False)
+console = OutputConsole(highlight=False)
+console_err = OutputConsole(stderr=True, highlight=False)
 
 
 @lru_cache(maxsize=1)

@@ -16,10 +16,10 @@ from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
 from tunelab.cli.jobs import submit_detached
 from tunelab.eval.config import eval_config_from, load_eval_config
-from tunelab.eval.progress import rich_progress
 from tunelab.eval.results import EvalResult, higher_is_better
 from tunelab.eval.runner import run_eval
 from tunelab.eval.runs import get_run, list_runs
+from tunelab.progress import Progress
 
 evals_app = typer.Typer(help="Evaluation runs: their metrics and where their reports are.", no_args_is_help=True)
 
@@ -108,7 +108,7 @@ def eval_command(
         if detach:
             submit_detached("eval", {"eval": cfg.model_dump(mode="json")})
             return
-        with rich_progress(console_err, description=f"eval {cfg.task}") as progress:
+        with Progress(console_err, f"eval {cfg.task}", interval_s=settings().progress_interval_s) as progress:
             result = asyncio.run(run_eval(cfg, settings(), store(), progress=progress))
     print_comparison(result)
     console.print(f"run {escape(result.run_id or '')}: report {escape(result.params['out'])}/report.html", soft_wrap=True)

@@ -11,7 +11,7 @@ from tunelab.cli.common import console, console_err, settings, store
 from tunelab.cli.errors import user_errors
 from tunelab.cli.eval import print_comparison
 from tunelab.cli.jobs import submit_detached
-from tunelab.eval.progress import rich_progress
+from tunelab.progress import Progress
 from tunelab.recipes.quickstart import run_quickstart
 
 
@@ -39,7 +39,8 @@ def quickstart(
     with user_errors():
         result = run_quickstart(settings(), store(), base_model=model, adapter_name=adapter, retrain=retrain,
                                 max_steps=max_steps or None, limit=limit or None, console=console_err,
-                                progress_for=lambda d: rich_progress(console_err, d), stage=stage)
+                                progress_for=lambda d: Progress(console_err, d, interval_s=settings().progress_interval_s),
+                                stage=stage)
     for ev in result.evals.values():
         print_comparison(ev)
     if result.trained:

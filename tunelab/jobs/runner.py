@@ -20,10 +20,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
-
 from tunelab.jobs.service import log_path
 from tunelab.models.quiet import quiet_libraries
+from tunelab.progress import OutputConsole
 from tunelab.settings import Settings
 from tunelab.store import JOBS, RUNS, Job, Store
 
@@ -40,7 +39,7 @@ class Context:
 
     def __init__(self, job: Job, settings: Settings, store: Store, stop: Callable[[], bool]) -> None:
         self.job, self.settings, self.store, self.stop = job, settings, store, stop
-        self.console = Console(stderr=True, highlight=False, force_terminal=False, width=120)
+        self.console = OutputConsole(stderr=True, highlight=False, force_terminal=False)
 
     def result(self, **values) -> None:
         JOBS.set_result(self.store, self.job.id, **values)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from filelock import FileLock
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from tunelab.models.errors import ModelSourceError
 from tunelab.models.progress import gguf_tensors_into, hf_bars_off
+from tunelab.progress import OutputConsole, Progress
 
 MARKER = "tunelab-source.json"
 
@@ -49,8 +49,10 @@ def check_gguf(gguf: Path) -> None:
         raise ModelSourceError(f"{gguf} is not a GGUF file (it starts with {magic!r}, not b'GGUF').")
 
 
-def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None) -> Path:
-    """Return `folder`, converting `gguf` into it first if needed."""
+def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None,
+                     progress_interval_s: float | None = None) -> Path:
+    """Return `folder`, converting `gguf` into it first if needed (progress on `console`, stderr by
+    default; plain lines every `progress_interval_s` when that is not a terminal)."""
     gguf = gguf.resolve()
     if is_converted(folder, gguf):
         return folder
@@ -64,7 +66,7 @@ def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
         tmp.chmod(0o755)
         try:
-            _convert(gguf, tmp, console or Console(stderr=True))
+            _convert(gguf, tmp, console or OutputConsole(stderr=True), progress_interval_s)
             (tmp / MARKER).write_text(json.dumps(fingerprint(gguf)))
             if folder.exists():  # stale conversion of an older file: move it aside, then swap
                 old = folder.with_name(f".{folder.name}.old")
@@ -79,21 +81,21 @@ def ensure_converted(gguf: Path, folder: Path, *, console: Console | None = None
     return folder
 
 
-def _convert(gguf: Path, out: Path, console: Console) -> None:
+def _convert(gguf: Path, out: Path, console: Console, interval_s: float | None) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: transformers is slow to import
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
-    with hf_bars_off(), Progress(*columns, console=console) as progress:
-        steps = progress.add_task(f"Converting {gguf.name}", total=3)
-        tensors = progress.add_task("  dequantizing tensors", total=None)
+    # One display whose label says the stage: reading the tokenizer, dequantizing (counted by
+    # tensor), writing the safetensors, the tokenizer files, done.
+    with hf_bars_off(), Progress(console, f"Converting {gguf.name}: reading", rate_unit="tensors",
+                                 interval_s=interval_s) as progress:
         try:
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            with gguf_tensors_into(progress, tensors):
+            progress.update(label=f"Converting {gguf.name}: dequantizing tensors")
+            with gguf_tensors_into(progress):
                 model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
         except Exception as exc:
             raise ModelSourceError(f"Could not read GGUF file {gguf}: {exc}") from exc
-        progress.update(steps, advance=1, description=f"Converting {gguf.name}: writing safetensors")
+        progress.update(label=f"Converting {gguf.name}: writing safetensors")
         # The weights are dequantized now; drop the GGUF quantizer so save_pretrained writes a
         # plain float model that loads without gguf_file=.
         model.hf_quantizer = None
@@ -101,6 +103,6 @@ def _convert(gguf: Path, out: Path, console: Console) -> None:
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(out, safe_serialization=True)
-        progress.update(steps, advance=1, description=f"Converting {gguf.name}: tokenizer files")
+        progress.update(label=f"Converting {gguf.name}: tokenizer files")
         tokenizer.save_pretrained(out)
-        progress.update(steps, advance=1, description=f"Converted {gguf.name} to {out.parent}")
+        progress.update(label=f"Converted {gguf.name} to {out.parent}")

@@ -77,9 +77,11 @@ def resolve_device(setting: str) -> torch.device:
 def local_path(spec: ModelSpec, settings: Settings) -> str:
     """Where to load `spec` from: a ready folder (converting a GGUF first) or a hub id."""
     if spec.kind == "packaged":
-        return str(ensure_converted(smollm2_gguf(), settings.models_dir / spec.name))
+        return str(ensure_converted(smollm2_gguf(), settings.models_dir / spec.name,
+                                    progress_interval_s=settings.progress_interval_s))
     if spec.kind == "gguf":
-        return str(ensure_converted(Path(spec.source), settings.models_dir / spec.name))
+        return str(ensure_converted(Path(spec.source), settings.models_dir / spec.name,
+                                    progress_interval_s=settings.progress_interval_s))
     if spec.kind == "folder":
         folder = Path(spec.source)
         if not (folder / "config.json").is_file():

@@ -1,11 +1,11 @@
-"""Progress display while transformers loads weights: its own bars off, ours (rich) on."""
+"""Progress display while transformers loads weights: its own bars off, ours (`tunelab.progress`) on."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.progress import Progress, TaskID
+from tunelab.progress import Progress
 
 
 @contextmanager
@@ -23,11 +23,11 @@ def hf_bars_off() -> Iterator[None]:
 
 
 @contextmanager
-def gguf_tensors_into(progress: Progress, task: TaskID) -> Iterator[None]:
-    """Route the per-tensor loop of transformers' GGUF reader into a rich task.
+def gguf_tensors_into(progress: Progress) -> Iterator[None]:
+    """Route the per-tensor loop of transformers' GGUF reader into `progress`.
 
     transformers iterates `tqdm(reader.tensors, ...)` while dequantizing; we swap that module's
-    `tqdm` for a generator that advances `task`, so the user sees one bar with real counts.
+    `tqdm` for a generator that advances `progress`, so the user sees one bar with real counts.
     """
     from transformers import modeling_gguf_pytorch_utils as gguf_utils  # lazy: transformers is slow to import
 
@@ -35,10 +35,10 @@ def gguf_tensors_into(progress: Progress, task: TaskID) -> Iterator[None]:
 
     def tracked(iterable, desc=None, **_kw):
         items = list(iterable)
-        progress.update(task, total=len(items), completed=0)
+        progress.update(0, total=len(items))
         for item in items:
             yield item
-            progress.advance(task)
+            progress.advance()
 
     gguf_utils.tqdm = tracked
     try:

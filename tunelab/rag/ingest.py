@@ -117,10 +117,12 @@ class Ingestor:
 
     def __init__(self, registry: CollectionRegistry, info: CollectionInfo, vectors: VectorCollection,
                  embedder: Embedder, chunking: ChunkConfig, mapping: FieldMapping, crawl_config: CrawlConfig,
-                 *, batch_size: int = 32, progress: bool = True, console: Console | None = None) -> None:
+                 *, batch_size: int = 32, progress: bool = True, console: Console | None = None,
+                 progress_interval_s: float | None = None) -> None:
         self.registry, self.info, self.vectors, self.embedder = registry, info, vectors, embedder
         self.chunking, self.mapping, self.crawl_config = chunking, mapping, crawl_config
         self.batch_size, self.progress, self.console = batch_size, progress, console
+        self.progress_interval_s = progress_interval_s
         self.length = _length(chunking, embedder)
 
     def run_source(self, source: str | Path) -> SourceReport:
@@ -141,7 +143,8 @@ class Ingestor:
             pending.append((doc, chunks, state is not None))
         texts = [c.text for _, chunks, _ in pending for c in chunks]
         vectors = embed_texts(self.embedder, texts, batch_size=self.batch_size, progress=self.progress,
-                              console=self.console, label=f"Embedding {Path(str(source)).name or source}")
+                              console=self.console, label=f"Embedding {Path(str(source)).name or source}",
+                              progress_interval_s=self.progress_interval_s)
         report.chunks_embedded = len(texts)
         start = 0
         for window in _windows(pending, _WRITE_CHUNKS):
@@ -213,7 +216,8 @@ def ingest(sources: Iterable[str | Path], collection: str, *, settings: Settings
         **{k: tuple(v) if isinstance(v, list) else v for k, v in saved.get("mapping", {}).items()})
     info = registry.update_settings(info, chunking=chunking.model_dump(), mapping=mapping.as_dict())
     run = Ingestor(registry, info, vectors, embedder, chunking, mapping, crawl_config or CrawlConfig(),
-                   batch_size=batch_size, progress=progress, console=console)
+                   batch_size=batch_size, progress=progress, console=console,
+                   progress_interval_s=settings.progress_interval_s)
     reports = [run.run_source(source) for source in sources]
     if any(r.added or r.updated for r in reports) or not registry.bm25_dir(info).exists():
         run.rebuild_bm25()

@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from tunelab.progress import Progress
 from tunelab.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from tunelab.train.runs import RunRecorder
 
@@ -60,6 +60,7 @@ class LoopSettings:
     save_every: int
     eval_every: int | None
     log_every: int
+    progress_interval_s: float | None = None  # seconds between plain progress lines (not a terminal)
 
 
 @dataclass
@@ -94,14 +95,12 @@ def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list],
             epoch_cache[epoch] = batches(epoch)
         return epoch_cache[epoch][index]
 
-    columns = (TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-               TextColumn("{task.fields[tps]} tok/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     result = LoopResult()
     started = time.monotonic()
     session_tokens = 0
     model.train()
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("train", total=settings.total_steps, completed=step, loss="-", tps="-")
+    with Progress(console, "train", total=settings.total_steps, completed=step, noun="step", rate_unit=None,
+                  fields={"loss": "loss {}", "tps": "{} tok/s"}, interval_s=settings.progress_interval_s) as progress:
         while step < settings.total_steps:
             group = [micro(step * settings.grad_accum + k) for k in range(settings.grad_accum)]
             n_target = sum(b.n_target for b in group)
@@ -131,7 +130,7 @@ def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list],
                 metrics.update(_eval(model, evaluate, autocast))
             if step % settings.log_every == 0 or step == settings.total_steps or "eval_loss" in metrics:
                 recorder.log(step, metrics)
-            progress.update(task, completed=step, loss=f"{loss:.4f}", tps=f"{tps:,.0f}")
+            progress.update(step, loss=f"{loss:.4f}", tps=f"{tps:,.0f}")
             if step % settings.save_every == 0 and step < settings.total_steps:
                 recorder.flush()  # the store's step and metrics reach at least the checkpoint
                 save_checkpoint(ckpt_dir, step, model, optimizer, {"tokens": tokens_done})

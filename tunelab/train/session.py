@@ -13,6 +13,7 @@ from rich.console import Console
 
 from tunelab.adapters.lineage import library_versions
 from tunelab.adapters.registry import AdapterRegistry
+from tunelab.progress import OutputConsole
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.loop import LoopResult, LoopSettings, TrainingCancelled, train_loop
@@ -49,8 +50,8 @@ def begin_run(cfg, settings: Settings, store: Store, *, console: Console | None,
         registry.check_new_name(adapter_name)
     if cfg.mlflow:
         check_mlflow()
-    return RunContext(cfg, settings, store, console or Console(stderr=True), registry, run_id, adapter_name, resume,
-                      stop=stop)
+    return RunContext(cfg, settings, store, console or OutputConsole(stderr=True), registry, run_id, adapter_name,
+                      resume, stop=stop)
 
 
 def run_training(ctx: RunContext, model, *, total_steps: int, bf16: bool, batches, loss_fn, evaluate, device,
@@ -62,7 +63,8 @@ def run_training(ctx: RunContext, model, *, total_steps: int, bf16: bool, batche
     loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
                         lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
                         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
-                        save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every)
+                        save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every,
+                        progress_interval_s=ctx.settings.progress_interval_s)
     try:
         result = train_loop(model, settings=loop, batches=batches, loss_fn=loss_fn, evaluate=evaluate,
                             recorder=ctx.recorder, ckpt_dir=ctx.run_dir / "checkpoints", device=device,

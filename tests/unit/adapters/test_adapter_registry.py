@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 
 from tunelab.adapters import AdapterError, UnknownAdapterError, library_versions, model_fingerprint
 

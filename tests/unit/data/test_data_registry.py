@@ -7,6 +7,7 @@ import json
 
 import pytest
 import typer
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 from typer.testing import CliRunner
 
 from tunelab.cli.data import app

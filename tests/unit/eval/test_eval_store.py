@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 
 from tunelab.eval.results import EvalResult
 from tunelab.eval.runs import UnknownEvalRunError, fail_run, get_run, list_runs, save_run, start_run

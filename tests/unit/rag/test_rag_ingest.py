@@ -2,6 +2,7 @@
 whose site goes away keeps the pages it fetched; sources that do not exist are refused up front."""
 
 import pytest
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 from rag_support import Site, counting, embedder, one_torch_thread  # noqa: F401 - fixtures
 from sqlalchemy import select
 

@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import pytest
+from pg_support import settings_on_each_backend, store_on_each_backend  # noqa: F401 - fixtures: SQLite, then PostgreSQL
 from sqlalchemy import select
 from typer.testing import CliRunner
 
