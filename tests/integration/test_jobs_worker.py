@@ -158,14 +158,16 @@ def test_d_a_bad_config_is_refused_by_the_cli_and_nothing_is_queued(home, store,
     assert JOBS.page(store)[1] == 0
 
 
-def test_e_two_worker_processes_run_each_of_twenty_jobs_exactly_once(home, settings, store):
+def test_e_two_worker_processes_run_each_of_fifty_jobs_exactly_once(home, any_settings, any_store):
+    """On SQLite and on PostgreSQL (the workers get its URL through the environment)."""
+    settings, store = any_settings, any_store
     # The cheapest job that goes through the whole runner: resuming a run that does not exist fails
     # at once, before torch is imported (a train job of one step on the tiny model takes ~6 s).
     jobs = JobService(store, settings)
-    ids = [jobs.submit("train", {"resume": f"no-such-run-{i}"}).id for i in range(20)]
+    ids = [jobs.submit("train", {"resume": f"no-such-run-{i}"}).id for i in range(50)]
     workers = [start_worker(home, f"w{i}") for i in range(2)]
     try:
-        wait_for(lambda: all(JOBS.by_key(store, i).status == "failed" for i in ids), timeout=120,
+        wait_for(lambda: all(JOBS.by_key(store, i).status == "failed" for i in ids), timeout=240,
                  what="every job to end")
     finally:
         for w in workers:
