@@ -201,3 +201,59 @@ def test_serve_runs_an_embedded_worker_and_stops_with_it(home, settings, store, 
     # uvicorn re-raises the SIGTERM it caught once it has shut down: -15 after a clean shutdown
     assert server.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in out, out[-3000:]
     assert "1 job worker" in out
+
+
+def start_server(home, **env) -> tuple[subprocess.Popen, str]:
+    from serve_harness import free_port
+
+    port = free_port()
+    env = {**os.environ, "TUNELAB_HOME": str(home), **env}
+    proc = subprocess.Popen([sys.executable, "-m", "tunelab", "serve", "--model", "tiny", "--engine", "sequential",
+                             "--no-embeddings", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _up(url), timeout=120, what="the server", proc=proc)
+    return proc, url
+
+
+def _up(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url + "/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_f_a_server_killed_mid_training_resumes_its_http_job_after_a_restart(home, settings, store, tiny, tmp_path):
+    import httpx
+
+    data = tmp_path / "data.jsonl"
+    write_data(data)
+    cfg = recipe(data, adapter_name="over-http")
+    fast = {"TUNELAB_JOB_STALE_AFTER_S": "2", "TUNELAB_JOB_HEARTBEAT_S": "0.5"}
+    server, url = start_server(home, **fast)
+    try:
+        r = httpx.post(url + "/v1/jobs", json={"kind": "train", "config": {"recipe": cfg}}, timeout=30)
+        assert r.status_code == 201, r.text
+        job_id = r.json()["id"]
+        run_id = wait_for(lambda: JOBS.by_key(store, job_id).result.get("run_id"), what="the run id", proc=server)
+        wait_for(lambda: (home / "runs" / run_id / "checkpoints" / "step-000010").is_dir(),
+                 what="two checkpoints", proc=server)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    assert RUNS.by_key(store, run_id).status == "running"  # killed mid-way
+    server, url = start_server(home, **fast)
+    try:
+        job = wait_for(lambda: (j := httpx.get(f"{url}/v1/jobs/{job_id}", timeout=10).json())["status"]
+                       in ("succeeded", "failed") and j, timeout=180, what="the job to end", proc=server)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    assert job["status"] == "succeeded", (job["error_type"], job["error"])
+    assert job["attempts"] == 2 and job["result"]["run_id"] == run_id
+    straight = run_recipe(parse_config({**cfg, "adapter_name": "straight"}), settings, store)
+    resumed = RUNS.by_key(store, run_id)
+    assert resumed.status == "completed"
+    assert resumed.final_metrics["train_loss"] == straight["metrics"]["train_loss"]
