@@ -18,14 +18,10 @@ from tunelab.store import JOBS, Job, Store, UnknownNameError
 
 class UnknownJobError(UnknownNameError):
     kind = "job"
-    template = "No job '{name}'{known}."
-    none = ""
+    template = "No {kind} '{name}' (tunelab jobs list shows them)."
 
     def __init__(self, name: str) -> None:
         super().__init__(name, ())
-
-    def __str__(self) -> str:
-        return f"No job '{self.name}' (tunelab jobs list shows them)."
 
 
 class JobStateError(ValueError):

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tunelab.jobs.service import LOCAL, Caller
@@ -146,7 +147,10 @@ class ApiKeyMiddleware:
         keys: ApiKeys | None = getattr(scope["app"].state, "keys", None) if "app" in scope else None
         if scope["type"] == "http":
             scope.setdefault("state", {})["caller"] = LOCAL
-        if scope["type"] == "http" and keys is not None and scope.get("path", "").startswith("/v1") and keys.required():
+        # The key look-ups may read the store (cached a second): in a worker thread, never on the event
+        # loop, where a SQLite lock would stall every request.
+        if (scope["type"] == "http" and keys is not None and scope.get("path", "").startswith("/v1")
+                and await anyio.to_thread.run_sync(keys.required)):
             auth = ""
             for key, value in scope.get("headers", ()):
                 if key == b"authorization":
@@ -159,7 +163,7 @@ class ApiKeyMiddleware:
                                       code="missing_api_key")
                 await resp(scope, receive, send)
                 return
-            who = keys.identify(token.strip())
+            who = await anyio.to_thread.run_sync(keys.identify, token.strip())
             if who is None:
                 shown = token.strip()[:PREFIX_LEN] + "..." if len(token.strip()) > PREFIX_LEN else "***"
                 resp = error_response(401, f"Incorrect API key provided: {shown}. It is unknown or revoked "
