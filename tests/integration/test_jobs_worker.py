@@ -257,3 +257,25 @@ def test_f_a_server_killed_mid_training_resumes_its_http_job_after_a_restart(hom
     resumed = RUNS.by_key(store, run_id)
     assert resumed.status == "completed"
     assert resumed.final_metrics["train_loss"] == straight["metrics"]["train_loss"]
+
+
+def test_g_an_eval_job_scores_a_predictions_file_and_records_its_run(settings, store, tmp_path):
+    import json
+
+    from tunelab.eval.config import EvalConfig
+    from tunelab.eval.runs import get_run
+    from tunelab.eval.tasks import get_task
+
+    examples = get_task("extract").load_examples(EvalConfig(task="extract", predictions=["x.jsonl"], limit=4))
+    preds = tmp_path / "exact.jsonl"
+    preds.write_text("".join(json.dumps({"id": ex.id, "prediction": ex.reference}) + "\n" for ex in examples))
+    jobs = JobService(store, settings)
+    info = jobs.submit("eval", {"eval": {"task": "extract", "predictions": [str(preds)], "limit": 4,
+                                         "out": str(tmp_path / "report"), "gate": ["exact_match >= 1"]}})
+    job = Worker(store, settings, name="w-eval").run_once()
+    assert job.id == info.id and job.status == "succeeded", (job.error_type, job.error)
+    run = get_run(store, job.result["eval_run_id"])
+    assert run.metrics["exact"]["exact_match"] == 1.0 and job.result["gates_passed"] is True
+    assert (tmp_path / "report" / "report.html").is_file()
+    text = log_path(settings, info.id).read_text()
+    assert f"eval run {run.id}" in text and "gate pass exact" in text

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tunelab.jobs.service import log_path
 from tunelab.models.quiet import quiet_libraries
-from tunelab.progress import OutputConsole
+from tunelab.progress import OutputConsole, Progress
 from tunelab.settings import Settings
 from tunelab.store import JOBS, RUNS, Job, Store
 
@@ -77,11 +77,10 @@ def run_train(ctx: Context) -> None:
 
 def run_eval_job(ctx: Context) -> None:
     from tunelab.eval.config import eval_config_from  # lazy: only an eval job needs the eval stack
-    from tunelab.eval.progress import rich_progress  # lazy: only an eval job needs the eval stack
     from tunelab.eval.runner import run_eval  # lazy: only an eval job needs the eval stack
 
     cfg = eval_config_from(ctx.job.config["eval"], f"job {ctx.job.id}")
-    with rich_progress(ctx.console, description=f"eval {cfg.task}") as progress:
+    with Progress(ctx.console, f"eval {cfg.task}", interval_s=ctx.settings.progress_interval_s) as progress:
         result = asyncio.run(run_eval(cfg, ctx.settings, ctx.store, progress=progress))
     gates = result.gates
     ctx.result(eval_run_id=result.run_id, report=result.params.get("out"), metrics=result.metrics,
@@ -148,13 +147,13 @@ def run_export(ctx: Context) -> None:
 
 
 def run_quickstart_job(ctx: Context) -> None:
-    from tunelab.eval.progress import rich_progress  # lazy: only a quickstart job needs the eval stack
     from tunelab.recipes.quickstart import run_quickstart  # lazy: only a quickstart job needs torch
 
     c = ctx.job.config
     out = run_quickstart(ctx.settings, ctx.store, base_model=c.get("model"), adapter_name=c["adapter"],
                          retrain=c["retrain"], max_steps=c["max_steps"] or None, limit=c["limit"] or None,
-                         console=ctx.console, progress_for=lambda d: rich_progress(ctx.console, d), stage=ctx.print)
+                         console=ctx.console, stage=ctx.print,
+                         progress_for=lambda d: Progress(ctx.console, d, interval_s=ctx.settings.progress_interval_s))
     ctx.result(adapter=out.adapter, trained=out.trained, summary=str(out.summary) if out.summary else None,
                reports={t: ev.params.get("out") for t, ev in out.evals.items()})
     ctx.print(f"quickstart done in {out.duration_s / 60:.1f} min: {out.summary}")
