@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -87,3 +88,23 @@ def test_each_backend_is_the_one_it_says(store, db_url):
         assert s.scalars(sa.select(ModelEntry)).all() == []
         if store.engine.dialect.name == "postgresql":
             assert s.scalar(sa.text("select current_database()")) == db_url.rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_opening_a_new_database_at_once_take_turns_migrating(backend, request, tmp_path):
+    """A server, its job runners and a CLI command may all open a database that is not there yet:
+    the first migrates, the others wait for it (SQLite's write lock, a PostgreSQL advisory lock)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TUNELAB_HOME": str(tmp_path / "home")}
+    if backend == "postgresql":
+        server = request.getfixturevalue("pg_server")
+        env["TUNELAB_DATABASE_URL"] = url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(url))
+    code = "from tunelab.settings import Settings; from tunelab.store import Store; Store(Settings()).dispose()"
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [e.strip().splitlines()[-1:] for e in errors]

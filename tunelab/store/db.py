@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tunelab.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x74756E65  # PostgreSQL advisory lock key held while migrating ("tune")
 
 
 def alembic_config(url: str) -> Config:
@@ -57,8 +58,12 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def upgrade(self, revision: str = "head") -> None:
+        """Migrate to `revision`. Processes that open a new database at once (a server, its job
+        runners, a CLI command) take turns: the first migrates, the others then find nothing to do."""
         cfg = alembic_config(self.url)
-        with self.engine.begin() as conn:
+        with self.engine.execution_options(immediate=True).begin() as conn:  # SQLite: the write lock first
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 
