@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(
         default=3, ge=0, description="Retries (exponential backoff) when an upstream answers 429 or 5xx."
     )
+    session_ttl_s: float = Field(
+        default=12 * 3600, gt=0, description="How long a dashboard login lasts before the key is asked again."
+    )
 
     @field_validator("home", mode="after")
     @classmethod

@@ -36,6 +36,7 @@ def serve(
     import uvicorn  # lazy: uvicorn is slow to import
 
     from tunelab.serve.app import create_app  # lazy: fastapi is slow to import
+    from tunelab.web import add_dashboard  # lazy: fastapi is slow to import
 
     cfg = settings()
     updates = {k: v for k, v in (("max_loaded_adapters", max_loaded_adapters), ("max_queue", max_queue)) if v}
@@ -45,7 +46,7 @@ def serve(
     with user_errors():
         Catalogue(store()).get(name)  # an unknown model fails here, in one line, before anything loads
     n_workers = 0 if no_worker else workers
-    app = create_app(cfg, model=name, engine=engine.value, embeddings=embeddings, workers=n_workers)
+    app = add_dashboard(create_app(cfg, model=name, engine=engine.value, embeddings=embeddings, workers=n_workers))
     console.print(f"Serving [bold]{name}[/] at http://{host}:{port}/v1 (engine: {engine.value}, "
-                  f"{n_workers} job worker{'s' if n_workers != 1 else ''})")
+                  f"{n_workers} job worker{'s' if n_workers != 1 else ''}); dashboard at http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level=log_level)

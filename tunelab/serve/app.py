@@ -7,6 +7,7 @@ upstream client, and puts one service object per concern on `app.state`:
   embeddings  EmbeddingService or None
   upstreams   UpstreamClient (remote OpenAI-compatible servers)
   keys        ApiKeys (auth)       metrics  ServeMetrics       engine  the GenerationEngine
+  sessions    SessionCodec (the dashboard's login cookies and CSRF tokens)
   jobs        JobService (/v1/jobs: the job queue)
   control     ControlService (/v1/datasets, runs, adapters/{name}, evals, collections)
 
@@ -42,6 +43,7 @@ from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
 from tunelab.serve.routes import ROUTERS
+from tunelab.serve.sessions import SessionCodec, load_secret
 from tunelab.serve.tasks_service import TasksService
 from tunelab.settings import Settings
 from tunelab.store import Store
@@ -98,6 +100,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.engine = gen_engine
         app.state.metrics = metrics
         app.state.keys = ApiKeys(store)
+        app.state.sessions = SessionCodec(load_secret(settings.ensure_home()), settings.session_ttl_s)
         app.state.jobs = JobService(store, settings)
         app.state.control = ControlService(store, settings)
         app.state.upstreams = upstreams

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tunelab.jobs.service import LOCAL, Caller
 from tunelab.models.catalogue import NAME_RE
 from tunelab.serve.errors import error_response
+from tunelab.serve.sessions import SAFE_METHODS, Session, SessionCodec, cookie_from, header, same_origin
 from tunelab.store import API_KEYS, ApiKey, NameTakenError, Store, utcnow
 
 SECRET_PREFIX = "tl-"
@@ -66,6 +67,7 @@ class ApiKeys:
         self.store = store
         self._active_cache: tuple[float, bool] | None = None
         self._verified: dict[str, tuple[float, Caller | None]] = {}  # sha256(secret) -> (when, who)
+        self._sessions: dict[tuple[str, float], tuple[float, Caller | None]] = {}
 
     def create(self, name: str, *, admin: bool = False) -> str:
         """A new key named `name` (an `admin` key sees every job); returns the secret, which is never
@@ -127,9 +129,34 @@ class ApiKeys:
         self._verified[digest] = (now, who)
         return who
 
+    def login(self, secret: str) -> KeyInfo | None:
+        """The active key `secret` is, with its creation time (a session is bound to it), or None."""
+        who = self.identify(secret)
+        if who is None:
+            return None
+        return next((k for k in self.list() if k.name == who.owner and k.active), None)
+
+    def for_session(self, session: Session) -> Caller | None:
+        """Who a dashboard session acts as: its key while that very key is active, else None."""
+        now = time.monotonic()
+        cache_key = (session.key_name, session.key_created)
+        cached = self._sessions.get(cache_key)
+        if cached is not None and now - cached[0] <= CACHE_S:
+            return cached[1]
+        key = next((k for k in self.list() if k.name == session.key_name and k.active), None)
+        who = None
+        if key is not None and key.created_at is not None and abs(_aware(key.created_at).timestamp()
+                                                                 - session.key_created) < 1e-3:
+            who = Caller(owner=key.name, admin=key.admin)
+        if len(self._sessions) > 10_000:
+            self._sessions.clear()
+        self._sessions[cache_key] = (now, who)
+        return who
+
     def _forget(self) -> None:
         self._active_cache = None
         self._verified.clear()
+        self._sessions.clear()
 
 
 def _aware(dt: datetime) -> datetime:
@@ -137,38 +164,69 @@ def _aware(dt: datetime) -> datetime:
 
 
 class ApiKeyMiddleware:
-    """Once a key exists, /v1/* needs `Authorization: Bearer <key>`; 401 in OpenAI's shape otherwise.
-    Sets `scope["state"]["caller"]` (request.state.caller) to the key's `Caller`, or LOCAL without keys."""
+    """Who asks, on every HTTP request: `scope["state"]["caller"]` (request.state.caller) is the key's
+    `Caller`, or LOCAL while no key exists; `scope["state"]["session"]` is the dashboard session, if any.
+
+    Once a key exists, /v1/* needs `Authorization: Bearer <key>` or a dashboard session cookie (401 in
+    OpenAI's shape otherwise); a state-changing request on a session must carry its CSRF token, and one
+    without an Authorization header that a browser marks as cross-site is refused even on an open
+    server (a page elsewhere must not drive a local TuneLab)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        keys: ApiKeys | None = getattr(scope["app"].state, "keys", None) if "app" in scope else None
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["caller"] = LOCAL
+        if scope["type"] != "http" or "app" not in scope:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["caller"] = LOCAL
+        refusal = await self._check(scope, state)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _check(self, scope: Scope, state: dict):
+        app_state = scope["app"].state
+        keys: ApiKeys | None = getattr(app_state, "keys", None)
+        codec: SessionCodec | None = getattr(app_state, "sessions", None)
+        headers = scope.get("headers", ())
+        path = scope.get("path", "")
+        auth = header(headers, b"authorization")
+        unsafe = scope.get("method", "GET") not in SAFE_METHODS
+        if unsafe and not auth and not same_origin(headers):
+            return error_response(403, "Cross-site request refused: send it from the dashboard's own page "
+                                  "or with an Authorization header.", code="cross_site_request")
+        if keys is None:
+            return None
         # The key look-ups may read the store (cached a second): in a worker thread, never on the event
         # loop, where a SQLite lock would stall every request.
-        if (scope["type"] == "http" and keys is not None and scope.get("path", "").startswith("/v1")
-                and await anyio.to_thread.run_sync(keys.required)):
-            auth = ""
-            for key, value in scope.get("headers", ()):
-                if key == b"authorization":
-                    auth = value.decode("latin-1")
-                    break
-            scheme, _, token = auth.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                resp = error_response(401, "You didn't provide an API key. Send it in the Authorization header: "
-                                      "'Authorization: Bearer YOUR_KEY' (create one with: tunelab keys create NAME).",
-                                      code="missing_api_key")
-                await resp(scope, receive, send)
-                return
-            who = await anyio.to_thread.run_sync(keys.identify, token.strip())
-            if who is None:
-                shown = token.strip()[:PREFIX_LEN] + "..." if len(token.strip()) > PREFIX_LEN else "***"
-                resp = error_response(401, f"Incorrect API key provided: {shown}. It is unknown or revoked "
-                                      "(tunelab keys list shows the keys).", code="invalid_api_key")
-                await resp(scope, receive, send)
-                return
-            scope["state"]["caller"] = who
-        await self.app(scope, receive, send)
+        required = await anyio.to_thread.run_sync(keys.required)
+        cookie = cookie_from(headers) if codec is not None and required else None
+        session = codec.read(cookie) if cookie else None
+        who_by_session = await anyio.to_thread.run_sync(keys.for_session, session) if session else None
+        if who_by_session is not None:
+            state["session"] = session
+        if not (path.startswith("/v1") and required):
+            if who_by_session is not None:
+                state["caller"] = who_by_session
+            return None
+        scheme, _, token = auth.partition(" ")
+        if not auth and who_by_session is not None:
+            if unsafe and not codec.csrf_ok(session, header(headers, b"x-csrf-token")):
+                return error_response(403, "The request lacks the dashboard's CSRF token (X-CSRF-Token); "
+                                      "reload the page.", code="csrf_failed")
+            state["caller"] = who_by_session
+            return None
+        if scheme.lower() != "bearer" or not token.strip():
+            return error_response(401, "You didn't provide an API key. Send it in the Authorization header: "
+                                  "'Authorization: Bearer YOUR_KEY' (create one with: tunelab keys create NAME).",
+                                  code="missing_api_key")
+        who = await anyio.to_thread.run_sync(keys.identify, token.strip())
+        if who is None:
+            shown = token.strip()[:PREFIX_LEN] + "..." if len(token.strip()) > PREFIX_LEN else "***"
+            return error_response(401, f"Incorrect API key provided: {shown}. It is unknown or revoked "
+                                  "(tunelab keys list shows the keys).", code="invalid_api_key")
+        state["caller"] = who
+        return None

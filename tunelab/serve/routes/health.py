@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter, Request
+
+from tunelab.serve.system_info import system_info
 
 router = APIRouter(tags=["server"])
 
@@ -16,3 +19,9 @@ async def health(request: Request) -> dict:
             "engine": state.engine.kind,
             "queue_depth": stats.queue_depth, "running": stats.running,
             "loaded_adapters": stats.loaded_adapters, "embeddings": embeddings}
+
+
+@router.get("/v1/system")
+async def system(request: Request) -> dict:
+    """The device and precision of the base model, the CPU, threads and memory."""
+    return await anyio.to_thread.run_sync(system_info, request.app.state.generation.loaded)

@@ -1,0 +1,1 @@
+// collections page: being built.

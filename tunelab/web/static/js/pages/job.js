@@ -1,0 +1,1 @@
+// job page: being built.

@@ -1,0 +1,1 @@
+// jobs page: being built.
