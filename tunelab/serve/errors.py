@@ -64,6 +64,11 @@ class AuthError(APIError):
     type = "invalid_request_error"
 
 
+class ForbiddenError(APIError):
+    status = 403
+    type = "permission_error"
+
+
 class RateLimitError(APIError):
     status = 429
     type = "rate_limit_error"

@@ -27,7 +27,7 @@ def _local_target(target: str) -> str:
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/") -> Response:
-    return page(request, "login.html", "Sign in", next=_local_target(next), error=None)
+    return page(request, "login.html", "Sign in", next=_local_target(next), error=None, bare=True)
 
 
 @router.post("/login")
@@ -36,7 +36,7 @@ async def login(request: Request, key: Annotated[str, Form()] = "", next: Annota
     info = await anyio.to_thread.run_sync(keys.login, key.strip()) if key.strip() else None
     if info is None or info.created_at is None:
         resp = page(request, "login.html", "Sign in", next=_local_target(next),
-                    error="That key is unknown or revoked. `tunelab keys list` shows the keys.")
+                    error="That key is unknown or revoked. `tunelab keys list` shows the keys.", bare=True)
         resp.status_code = 401
         return resp
     created = info.created_at if info.created_at.tzinfo else info.created_at.replace(tzinfo=UTC)

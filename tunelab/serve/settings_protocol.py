@@ -1,0 +1,58 @@
+"""Request and response models of the settings routes: API keys and upstreams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class KeyCreateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="1-128 letters, digits, '.', '_' or '-'.")
+    admin: bool = Field(default=False, description="An admin key manages keys and upstreams and sees every job.")
+
+
+class ApiKeyOut(BaseModel):
+    object: Literal["api_key"] = "api_key"
+    name: str
+    prefix: str = Field(description="The secret's first characters, to recognise it.")
+    admin: bool
+    active: bool
+    created_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    secret: str = Field(description="The key itself: shown this once, never again.")
+
+
+class ApiKeyList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ApiKeyOut]
+
+
+class UpstreamCreateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    base_url: str = Field(description="Its OpenAI-compatible base URL, like http://host:8000/v1.")
+    api_key: str | None = Field(default=None, description="Sent as a Bearer token; stored, shown masked.")
+    models: list[str] = Field(default_factory=list, description="Model ids it serves (optional).")
+    kind: Literal["openai", "vllm"] = "openai"
+
+
+class UpstreamOut(BaseModel):
+    object: Literal["upstream"] = "upstream"
+    name: str
+    base_url: str
+    kind: str
+    models: list[str]
+    api_key: str = Field(description="Masked: its first characters only.")
+    created_at: datetime | None
+
+
+class UpstreamList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[UpstreamOut]
