@@ -41,3 +41,26 @@ def test_phone_width_and_both_themes(chromium, dashboard, theme):
     assert (bg == "rgb(15, 18, 24)") == (theme == "dark"), bg
     shot(page, f"phone-home-{theme}")
     context.close()
+
+
+def test_an_unknown_page_is_a_page_not_a_traceback(watched, dashboard):
+    page, watch = watched
+    watch.allow(404, r"/no-such-page$")
+    resp = page.goto(dashboard.url + "/no-such-page")
+    assert resp.status == 404
+    assert "There is no page here." in page.locator("main").inner_text()
+    assert page.locator("a", has_text="Back to the home page").count() == 1
+    # the API's own errors stay JSON
+    assert page.request.get(dashboard.url + "/v1/nothing").json()["error"]["type"] == "not_found_error"
+
+
+def test_a_lost_connection_shows_and_the_page_catches_up(watched, dashboard):
+    page, watch = watched
+    page.goto(dashboard.url + "/")
+    page.wait_for_function("document.getElementById('model').textContent === 'tiny'")
+    page.context.set_offline(True)
+    page.wait_for_selector("#conn.lost", timeout=15_000)  # the next poll fails: the dot turns red
+    assert page.locator(".toast.error").first.inner_text().startswith("The server cannot be reached")
+    page.context.set_offline(False)
+    page.wait_for_selector("#conn:not(.lost)", timeout=15_000)  # the poll after it succeeds
+    watch.problems[:] = [p for p in watch.problems if "ERR_INTERNET_DISCONNECTED" not in p]
