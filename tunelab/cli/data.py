@@ -15,6 +15,7 @@ from rich.table import Table
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import print_error, user_errors
 from tunelab.data import FORMATS, DatasetError, dataset_hash, dataset_stats, load_dataset, load_llamafactory
+from tunelab.data.llamafactory import INFO_FILE, read_dataset_info
 from tunelab.data.registry import DatasetRegistry
 from tunelab.models.tokenizer import load_tokenizer, token_counter
 
@@ -28,7 +29,7 @@ def data() -> None:
 
 @app.command("validate")
 def validate(
-    file: Annotated[Path, typer.Argument(help="A .json/.jsonl/.csv/.tsv/.parquet file, or a LLaMA-Factory data folder (with --dataset).")],
+    file: Annotated[Path, typer.Argument(help="A .json/.jsonl/.csv/.tsv/.parquet file, or a LLaMA-Factory data folder or its dataset_info.json (every dataset in it, or the one named with --dataset).")],
     format: Annotated[str | None, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}. Default: detected from the first record.")] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Leave invalid records out and report them, instead of stopping at the first.")] = False,
     dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Dataset name in FILE/dataset_info.json (LLaMA-Factory folders).")] = None,
@@ -38,13 +39,15 @@ def validate(
     Prints the format, record count, lengths and content hash; on an invalid record prints its
     file, line (or record index), field and reason, and exits with status 2.
     """
+    folder = file.parent if file.name == INFO_FILE else file
     try:
-        if file.is_dir() or dataset is not None:
-            if dataset is None:
-                raise ValueError(f"{file} is a folder: name the dataset in its dataset_info.json with --dataset NAME")
+        if file.is_dir() or file.name == INFO_FILE or dataset is not None:
             if format is not None:
                 raise ValueError("--format does not apply to a LLaMA-Factory folder: dataset_info.json says the format")
-            loaded = load_llamafactory(file, dataset, skip_invalid=skip_invalid)
+            if dataset is None:
+                _validate_every_entry(folder, skip_invalid)
+                return
+            loaded = load_llamafactory(folder, dataset, skip_invalid=skip_invalid)
         else:
             loaded = load_dataset(file, format, skip_invalid=skip_invalid)
     except (DatasetError, ValueError) as exc:
@@ -67,6 +70,27 @@ def validate(
         s = stats.lengths
         console.print(f"  length (characters): min {s.min}, mean {s.mean:.1f}, p50 {s.p50:.0f}, p95 {s.p95:.0f}, max {s.max}")
     console.print(f"  sha256:  {dataset_hash(loaded.records)}")
+
+
+def _validate_every_entry(folder: Path, skip_invalid: bool) -> None:
+    """One line per dataset of a LLaMA-Factory folder's dataset_info.json; exit 2 if any is invalid."""
+    entries = read_dataset_info(folder)
+    if not entries:
+        raise ValueError(f"{folder / INFO_FILE} lists no datasets")
+    failed = 0
+    for name in entries:
+        try:
+            loaded = load_llamafactory(folder, name, skip_invalid=skip_invalid)
+        except DatasetError as exc:
+            failed += 1
+            console.print(f"[red]invalid[/] {escape(name)}: {escape(str(exc))}", soft_wrap=True)
+            continue
+        skipped = f", {loaded.report.skipped} skipped" if loaded.report.skipped else ""
+        console.print(f"[green]ok[/]      {escape(name)}: {len(loaded)} records, format {loaded.format}{skipped} "
+                      f"({escape(loaded.source)})", soft_wrap=True)
+    console.print(f"{len(entries) - failed} of {len(entries)} datasets valid")
+    if failed:
+        raise typer.Exit(2)
 
 
 def registry():

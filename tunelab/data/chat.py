@@ -102,7 +102,7 @@ def with_system(messages: list[Message], system: str | None) -> list[Message]:
 
 
 def alpaca_prompt(row: dict[str, Any], cols: Columns) -> list[Message]:
-    """System (if any) + history pairs + the user turn ``instruction\\ninput``."""
+    """System (if any) + history pairs + the user turn ``instruction\\ninput`` (either may be absent)."""
     out: list[Message] = []
     if present(row, cols.history):
         for i, pair in enumerate(as_list(row[cols.history], cols.history)):  # type: ignore[index,arg-type]
@@ -113,7 +113,9 @@ def alpaca_prompt(row: dict[str, Any], cols: Columns) -> list[Message]:
             out += [Message(role="user", content=text(pair[0], f"{where}[0]")),
                     Message(role="assistant", content=text(pair[1], f"{where}[1]"))]
     parts = []
-    if cols.prompt is not None:
+    # The instruction may be left out when an input is given: {"input", "output"} records (the format
+    # of QLoRA-style pipelines) are prompts without a separate instruction.
+    if cols.prompt is not None and (cols.prompt in row or not present(row, cols.query)):
         parts.append(text(row.get(cols.prompt), cols.prompt, allow_empty=True))
     if present(row, cols.query):
         parts.append(text(row[cols.query], cols.query, allow_empty=True))  # type: ignore[index,arg-type]

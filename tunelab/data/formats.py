@@ -3,7 +3,7 @@
 =============== ========================================================== =====================
 format          keys of one record                                          record type
 =============== ========================================================== =====================
-alpaca          instruction, input?, output, system?, history?              ChatRecord
+alpaca          instruction and/or input, output, system?, history?         ChatRecord
 messages        messages: [{role, content}] (system/user/assistant/tool)    ChatRecord
 sharegpt        conversations: [{from, value}] (human/gpt/system/...)        ChatRecord
 preference      chosen, rejected (+ prompt / instruction / conversations)   PreferenceRecord

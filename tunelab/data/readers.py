@@ -1,5 +1,5 @@
-"""Raw rows from dataset files: JSON (a list of objects; JSON Lines text in a .json file is read as
-JSONL, as LLaMA-Factory does), JSONL, CSV/TSV and Parquet. Each row carries its `Location` (line for
+"""Raw rows from dataset files: JSON (a list of objects, or an object {"data": [...]}; JSON Lines text
+in a .json file is read as JSONL, as LLaMA-Factory does), JSONL, CSV/TSV and Parquet. Each row carries its `Location` (line for
 JSONL/CSV, 0-based record index for JSON/Parquet). A row that cannot be read (bad JSON line, not an
 object) is yielded as a `FieldError` so the loader can skip or report it; a file that cannot be
 read at all raises `DatasetError`.
@@ -56,16 +56,27 @@ def _is_one_object(text: str) -> bool:
         return False
 
 
+def _wrapped(text: str) -> list | None:
+    """The records of a top-level {"data": [...]} object (as some pipelines write them), else None."""
+    try:
+        top = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return top["data"] if isinstance(top, dict) and isinstance(top.get("data"), list) else None
+
+
 def _json(path: Path) -> Iterator[RawRow]:
     text = _text(path)
-    if not text.lstrip().startswith("["):
+    items = _wrapped(text) if text.lstrip().startswith("{") else None
+    if items is None and not text.lstrip().startswith("["):
         if "\n" in text.strip() and _is_one_object(text):
             raise DatasetError(str(path), "one JSON object spanning several lines: expected a list of records "
-                               "([{...}, {...}]) or one record per line (JSON Lines)")
+                               "([{...}, {...}]), an object {\"data\": [{...}, ...]}, or one record per line "
+                               "(JSON Lines)")
         yield from _jsonl(path, text)
         return
     try:
-        items = json.loads(text)
+        items = json.loads(text) if items is None else items
     except json.JSONDecodeError as exc:
         raise DatasetError(str(path), f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from None
     for index, item in enumerate(items):

@@ -61,5 +61,24 @@ def test_validate_llamafactory_folder(tmp_path):
     result = run("validate", str(tmp_path), "--dataset", "mine")
     assert result.exit_code == 0, result.output
     assert "1 records, format alpaca (given)" in result.output
-    result = run("validate", str(tmp_path))
-    assert result.exit_code == 2 and "--dataset NAME" in result.output
+
+
+
+def test_validate_every_dataset_of_a_llamafactory_folder_one_line_each(tmp_path):
+    (tmp_path / "dataset_info.json").write_text(json.dumps({
+        "good": {"file_name": "g.json", "columns": {"prompt": "q", "response": "a"}},
+        "chat": {"file_name": "c.jsonl", "formatting": "sharegpt"},
+        "broken": {"file_name": "b.json", "columns": {"prompt": "q", "response": "a"}},
+    }))
+    (tmp_path / "g.json").write_text(json.dumps([{"q": "hi", "a": "hello"}, {"q": "2+2?", "a": "4"}]))
+    (tmp_path / "c.jsonl").write_text(json.dumps({"conversations": [{"from": "human", "value": "hi"},
+                                                                    {"from": "gpt", "value": "hey"}]}) + "\n")
+    (tmp_path / "b.json").write_text(json.dumps([{"q": "hi", "a": "hello"}, {"q": "no answer"}]))
+    for target in (tmp_path, tmp_path / "dataset_info.json"):  # the folder or its dataset_info.json
+        result = run("validate", str(target))
+        lines = [ln for ln in result.output.splitlines() if ln.strip()]
+        assert result.exit_code == 2, result.output
+        assert lines[0].startswith("ok      good: 2 records, format alpaca")
+        assert lines[1].startswith("ok      chat: 1 records, format sharegpt")
+        assert lines[2].startswith("invalid broken:") and "record 1" in lines[2] and "'a'" in lines[2]
+        assert lines[3] == "2 of 3 datasets valid"

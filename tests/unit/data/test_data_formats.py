@@ -217,3 +217,39 @@ def test_json_answers_in_preference_pairs_stay_text():
     rec = get_parser("preference")({"prompt": "Extract the brand.", "chosen": '{"brand": "Nike"}',
                                     "rejected": '{"brand": null}'})
     assert rec.chosen[0].content == '{"brand": "Nike"}' and rec.chosen[0].role == "assistant"
+
+
+def test_alpaca_with_only_an_input_loads_as_the_qlora_pipeline_writes_it(tmp_path):
+    """{"input", "output"} records (no instruction) are prompts; with neither, the error names instruction."""
+    from tunelab.data import load_dataset
+
+    path = tmp_path / "physics.jsonl"
+    path.write_text('{"input": "What is inertia?", "output": "Resistance to change in motion."}\n'
+                    '{"instruction": "Define", "input": "mass", "output": "Amount of matter."}\n')
+    loaded = load_dataset(path)
+    assert loaded.format == "alpaca"
+    assert [m.content for m in loaded.records[0].messages] == ["What is inertia?", "Resistance to change in motion."]
+    assert loaded.records[1].messages[0].content == "Define\nmass"
+    path.write_text('{"output": "orphan"}\n')
+    import pytest
+
+    from tunelab.data import DatasetError
+
+    with pytest.raises(DatasetError, match="line 1.*instruction"):
+        load_dataset(path)
+
+
+def test_a_top_level_data_wrapper_loads_with_record_indices(tmp_path):
+    import pytest
+
+    from tunelab.data import DatasetError, load_dataset
+
+    path = tmp_path / "gen.json"
+    path.write_text('{"data": [{"input": "a?", "output": "b"},\n {"input": "c?", "output": "d"}]}')
+    assert [r.messages[1].content for r in load_dataset(path).records] == ["b", "d"]
+    path.write_text('{"data": [{"input": "a?", "output": "b"}, {"input": "c?"}]}')
+    with pytest.raises(DatasetError, match="record 1.*output"):
+        load_dataset(path)
+    path.write_text('{"rows": [1],\n "x": 2}')
+    with pytest.raises(DatasetError, match=r'\{"data": \['):
+        load_dataset(path)

@@ -195,6 +195,6 @@ def test_file_of_only_unreadable_rows_reports_the_first(tmp_path):
 
 def test_pretty_printed_single_object_is_refused_with_a_hint(tmp_path):
     path = tmp_path / "d.json"
-    path.write_text(json.dumps({"data": [GOOD]}, indent=2))
+    path.write_text(json.dumps({"records": [GOOD]}, indent=2))  # {"data": [...]} loads; other wrappers do not
     with pytest.raises(DatasetError, match=r"d\.json: one JSON object spanning several lines: expected a list of records"):
         load_dataset(path)
