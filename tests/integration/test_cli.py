@@ -67,3 +67,32 @@ def test_readme_main_job_prints_paris(default_home):
                      env={"TUNELAB_HOME": str(default_home)}, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Paris" in result.stdout
+
+
+def test_generate_takes_an_adapter_name(home, tiny_model_dir, tmp_path):
+    """An adapter name works where a model name does (generate and chat load through one helper): its
+    base with the adapter on it, not merged,
+    giving the engine's own tokens for that adapter (and not the base's)."""
+    from serve_harness import make_lora
+
+    from tunelab.adapters import AdapterRegistry
+    from tunelab.cli.common import settings, store
+    from tunelab.engine.generation import SamplingParams, stream_text
+    from tunelab.models.loader import load_model
+    from tunelab.models.peft_loading import attach_adapters
+
+    run("models", "add", "tiny", str(tiny_model_dir))
+    folder = make_lora(tiny_model_dir, tmp_path / "shop-lora", seed=3)
+    AdapterRegistry(store(), settings()).register("shop-v1", kind="lora", path=folder, base_model="tiny")
+    args = ["Hello", "--max-tokens", "10", "--temperature", "0"]
+    with_adapter = run("generate", *args, "-m", "shop-v1")
+    base = run("generate", *args, "-m", "tiny")
+    assert with_adapter.exit_code == 0, with_adapter.output
+    assert with_adapter.output != base.output
+    loaded = load_model("tiny", settings(), store=store())
+    loaded.model = attach_adapters(loaded, {"shop": folder})
+    ids = loaded.tokenizer("Hello")["input_ids"]
+    expected = "".join(stream_text(loaded, ids, SamplingParams(max_tokens=10, temperature=0.0)))
+    assert with_adapter.output == "Hello" + expected + "\n"
+    unknown = tunelab("generate", "hi", "--model", "shop-v2")
+    assert unknown.returncode == 2 and "shop-v1 (adapter)" in " ".join(unknown.stderr.split())

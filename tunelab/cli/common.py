@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tunelab.models.loader import load_model
+from tunelab.adapters.loading import load_model_or_adapter
 from tunelab.progress import OutputConsole
 from tunelab.settings import Settings
 from tunelab.store import Store
@@ -25,6 +25,6 @@ def store() -> Store:
 
 
 def load(name: str | None):
-    """Load a catalogue model by name (default: the configured default model)."""
-
-    return load_model(name or settings().default_model, settings(), store=store())
+    """Load a catalogue model, or a registered LoRA adapter on its base model, by name (default:
+    the configured default model)."""
+    return load_model_or_adapter(name or settings().default_model, settings(), store())

@@ -11,7 +11,7 @@ from tunelab.cli.common import console_err, load
 from tunelab.engine.generation import SamplingParams, stream_text
 from tunelab.models.catalogue import resolve_template_arg
 
-ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Catalogue model name (default: the default model).")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Catalogue model, or a registered LoRA adapter (on its base model, not merged); default: the default model.")]
 MaxTokensOpt = Annotated[int, typer.Option(min=1, help="Maximum tokens to generate.")]
 TemperatureOpt = Annotated[float, typer.Option(min=0.0, max=2.0, help="0 is greedy; up to 2.")]
 
