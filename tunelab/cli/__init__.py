@@ -17,6 +17,7 @@ from tunelab.cli import (
     jobs,
     keys,
     models,
+    predict,
     quickstart,
     rag,
     serve,
@@ -48,6 +49,7 @@ app.command("serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.add_typer(upstreams.app, name="upstreams")
 app.command("eval")(eval_cli.eval_command)
+app.command("predict")(predict.predict)
 app.add_typer(eval_cli.evals_app, name="evals")
 app.command("quickstart")(quickstart.quickstart)
 app.add_typer(jobs.app, name="jobs")

@@ -5,6 +5,7 @@
 - `prepare(config, settings)`: what predictions and scoring share (taxonomy, category index, ...);
 - `predict(model, example, ctx)`: one model's output on one example, a JSON-able dict with `text`;
 - `parse_prediction(value, example, ctx)`: the same dict from a user's prediction file;
+- `to_prediction(output)`: the other way: what `tunelab predict` writes for an output;
 - `failed_output(error)`: the output recorded when a model failed on an example;
 - `score(examples, outputs, ctx)`: per-model metrics, per-example scores and breakdowns;
 - `judge_view(example, output)`: (input, reference, output) texts an LLM judge reads.

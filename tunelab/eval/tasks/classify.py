@@ -82,6 +82,11 @@ def failed_output(error: str) -> dict[str, Any]:
     return _output(None, None, [], error=error)
 
 
+def to_prediction(output: dict[str, Any]) -> dict[str, Any]:
+    """What a predictions file holds for `output` (read back by `parse_prediction`)."""
+    return {"id": output["id"], "path": output["path"], "top_k": [t["id"] for t in output["top_k"]]}
+
+
 def _category_id(value: Any, ctx: Context, field: str) -> tuple[int | None, str | None]:
     """A predicted category: an id (int or digits) or a full path; an id the taxonomy lacks is kept
     (it scores as wrong), a path it lacks is refused (a typo the user can fix)."""

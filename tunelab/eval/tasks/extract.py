@@ -96,6 +96,11 @@ def failed_output(error: str) -> dict[str, Any]:
     return {"values": {}, "valid": False, "raw": "", "text": "", "key": None, "error": error}
 
 
+def to_prediction(output: dict[str, Any]) -> Any:
+    """What a predictions file holds for `output`: the values, or the raw text when it was invalid."""
+    return output["values"] if output["valid"] else output["raw"]
+
+
 def parse_prediction(value: Any, example: Example, ctx: Context) -> dict[str, Any]:
     """A prediction: an object of attribute values (or its JSON text); valid when it matches the schema."""
 

@@ -79,6 +79,11 @@ def failed_output(error: str) -> dict[str, Any]:
     return out
 
 
+def to_prediction(output: dict[str, Any]) -> dict[str, Any]:
+    """What a predictions file holds for `output` (read back by `parse_prediction`)."""
+    return {"answer": output["answer"], "answerable": bool(output["answerable"]), "citations": output["citations"]}
+
+
 def parse_prediction(value: Any, example: Example, ctx: Context) -> dict[str, Any]:
     """A prediction: {"answer": str, "answerable": bool, "citations": [...]} or just the answer text
     (answerable then means non-empty)."""
