@@ -13,6 +13,7 @@ from tunelab.cli import (
     ask,
     chat,
     data,
+    feedback,
     generate,
     jobs,
     keys,
@@ -53,6 +54,7 @@ app.command("predict")(predict.predict)
 app.add_typer(eval_cli.evals_app, name="evals")
 app.command("quickstart")(quickstart.quickstart)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(feedback.app, name="feedback")
 app.command("worker")(jobs.worker)
 
 

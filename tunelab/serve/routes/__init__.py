@@ -7,6 +7,7 @@ from tunelab.serve.routes import (
     completions,
     control,
     embeddings,
+    feedback,
     health,
     jobs,
     metrics,
@@ -16,6 +17,6 @@ from tunelab.serve.routes import (
 )
 
 ROUTERS = [health.router, metrics.router, models.router, chat.router, completions.router, embeddings.router,
-           adapters.router, tasks.router, jobs.router, control.router, settings.router]
+           adapters.router, tasks.router, jobs.router, control.router, feedback.router, settings.router]
 
 __all__ = ["ROUTERS"]
