@@ -30,7 +30,7 @@ from tunelab.models.peft_loading import attach_adapters
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.train.batching import Batch, epoch_order, pack
-from tunelab.train.config import DPOConfig
+from tunelab.train.config import DPOConfig, LoraSettings
 from tunelab.train.datasets import data_for
 from tunelab.train.losses import target_logits
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
@@ -229,7 +229,9 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
     if cfg.sft_adapter:
         model = _start_from_sft(cfg, loaded, registry, base_hash)
         reference = reference_context(model, REFERENCE)
-        if "lora" in cfg.model_fields_set and not resume:
+        # A job's recipe comes back with every field filled in: only LoRA settings that differ from the
+        # defaults were asked for.
+        if "lora" in cfg.model_fields_set and cfg.lora != LoraSettings() and not resume:
             console.print(f"[yellow]lora settings ignored: DPO goes on training adapter '{cfg.sft_adapter}' "
                           "with its own rank and target modules[/]")
     else:
