@@ -208,3 +208,25 @@ def test_adapter_loaded_into_a_vllm_upstream(proxy, tiny_model_dir, monkeypatch)
         vllm.stop()
         common.settings.cache_clear()
         common.store.cache_clear()
+
+
+def test_embeddings_of_an_upstream_model_are_forwarded_like_chat(proxy, client):
+    vectors = {"object": "list", "model": "text-embedding-3-small", "usage": {"prompt_tokens": 2, "total_tokens": 2},
+               "data": [{"object": "embedding", "index": 0, "embedding": [0.5, -0.25, 1.0]},
+                        {"object": "embedding", "index": 1, "embedding": [0.0, 0.125, -1.0]}]}
+    fake = FakeUpstream([(200, {}, vectors, 0)])
+    try:
+        UpstreamRegistry(proxy.store).add("hosted-emb", fake.url + "/v1", api_key="sk-emb",
+                                          models=["text-embedding-3-small"])
+        r = client.embeddings.create(model="hosted-emb/text-embedding-3-small", input=["shoe", "sock"])
+        assert [d.embedding for d in r.data] == [[0.5, -0.25, 1.0], [0.0, 0.125, -1.0]]
+        assert r.model == "hosted-emb/text-embedding-3-small"
+        method, path, headers, body = fake.calls[-1]
+        assert (method, path) == ("POST", "/v1/embeddings") and headers["Authorization"] == "Bearer sk-emb"
+        assert body["model"] == "text-embedding-3-small" and body["input"] == ["shoe", "sock"]
+        # the server without a local embedding model still says so for a local name
+        with pytest.raises(openai.NotFoundError):
+            client.embeddings.create(model="minilm", input="shoe")
+    finally:
+        UpstreamRegistry(proxy.store).remove("hosted-emb")
+        fake.stop()
