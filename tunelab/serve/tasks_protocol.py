@@ -70,18 +70,20 @@ class ClassifyRequest(_Request):
 
 
 class CategoryScoreOut(BaseModel):
-    id: int
-    path: str
+    id: int | None = Field(description="The taxonomy id (null only for an encoder classifier's label that is not one).")
+    path: str | None
     score: float
+    label: str | None = Field(default=None, description="An encoder classifier's own label name.")
 
 
 class ClassifyResult(BaseModel):
     index: int
-    id: int
-    path: str
+    id: int | None
+    path: str | None
     score: float
     top_k: list[CategoryScoreOut]
-    method: str
+    method: str = Field(description="likelihood, constrained+retrieval, retrieval, or encoder (a trained classifier).")
+    label: str | None = None
 
 
 class ClassifyResponse(BaseModel):

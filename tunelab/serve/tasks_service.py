@@ -1,6 +1,6 @@
 """The service behind /v1/tasks/* (on `app.state.tasks`): turns a request's `model` into a
 TaskModel (the server's own engine for the base model and its adapters, the upstream client for
-`upstream/model`) and runs the e-commerce task functions and RAG answers on it. The taxonomy and
+`upstream/model`, a trained encoder classifier for classify) and runs the e-commerce task functions and RAG answers on it. The taxonomy and
 its category index load on the first classify request (the index's vectors are cached on disk).
 """
 
@@ -10,6 +10,7 @@ import asyncio
 
 import anyio
 
+from tunelab.models.encoders import load_encoder_classifier
 from tunelab.rag.answer import ask
 from tunelab.rag.cited_qa import answer_question
 from tunelab.rag.errors import RagError, UnknownCollectionError
@@ -24,6 +25,7 @@ from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.classify import classify_many
 from tunelab.tasks.ecommerce.extract import extract_many
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
+from tunelab.tasks.encoder import EncoderTaskModel
 from tunelab.tasks.model import EngineTaskModel, TaskModel, TaskModelError, UpstreamTaskModel
 
 
@@ -35,6 +37,7 @@ class TasksService:
         self._index = None
         self._lock = asyncio.Lock()
         self._searchers: dict = {}  # collection name -> Searcher (its embedder and BM25 index stay loaded)
+        self._encoders: dict[str, EncoderTaskModel] = {}  # trained classifiers, by adapter name
 
     def task_model(self, model: str) -> TaskModel:
         gen = self.generation
@@ -55,8 +58,28 @@ class TasksService:
                 self._taxonomy, self._index = await anyio.to_thread.run_sync(build)
             return self._taxonomy, self._index
 
+    async def encoder(self, model: str) -> EncoderTaskModel | None:
+        """The trained encoder classifier registered as `model` (loaded once), or None."""
+        if model not in self._encoders:
+            registry = self.generation.registry
+            info = await anyio.to_thread.run_sync(lambda: registry.get(model) if registry.exists(model) else None)
+            if info is None or info.kind != "classifier":
+                return None
+            classifier = await anyio.to_thread.run_sync(load_encoder_classifier, info.path)
+            self._encoders[model] = EncoderTaskModel(classifier, name=model)
+        return self._encoders[model]
+
+    async def taxonomy(self) -> Taxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = await anyio.to_thread.run_sync(Taxonomy.load, self.settings.taxonomy)
+        return self._taxonomy
+
     async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, generate: bool = False):
 
+        tm = await self.encoder(model)
+        if tm is not None:  # its labels are its candidates: no retrieval index needed
+            taxonomy = await self.taxonomy()
+            return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=None, k=k)
         tm = self.task_model(model)
         taxonomy, index = await self.category_index()
         try:

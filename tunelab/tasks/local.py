@@ -2,7 +2,7 @@
 
 A spec is a catalogue model name (the base model), a registered adapter name (its base model is
 loaded once and every adapter on it shares one batching engine, so base-vs-adapter runs batch
-together), or `upstream/remote-model` for an OpenAI-compatible server. Unknown specs raise
+together; a trained encoder classifier loads as itself), or `upstream/remote-model` for an OpenAI-compatible server. Unknown specs raise
 `UnknownTaskModelError` listing what exists.
 """
 
@@ -18,9 +18,11 @@ from tunelab.adapters.registry import AdapterRegistry
 from tunelab.adapters.servable import servable_adapter_paths
 from tunelab.engine.batching import BatchingEngine
 from tunelab.models.catalogue import Catalogue
+from tunelab.models.encoders import load_encoder_classifier
 from tunelab.models.loader import LoadedModel, load_model, resolve_device, use_bf16
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.tasks.encoder import EncoderTaskModel
 from tunelab.tasks.model import EngineTaskModel, TaskModel, UpstreamTaskModel
 from tunelab.upstreams.client import UpstreamClient
 from tunelab.upstreams.registry import UpstreamRegistry
@@ -33,9 +35,11 @@ class UnknownTaskModelError(ValueError):
 
 
 def _kind(spec: str, catalogue: Catalogue, adapters: AdapterRegistry, upstreams: UpstreamRegistry):
-    """('base', name) | ('adapter', AdapterInfo) | ('upstream', (UpstreamInfo, remote model))."""
+    """('base', name) | ('adapter', AdapterInfo) | ('encoder', AdapterInfo of a trained classifier) |
+    ('upstream', (UpstreamInfo, remote model))."""
     if adapters.exists(spec):
-        return "adapter", adapters.get(spec)
+        info = adapters.get(spec)
+        return ("encoder" if info.kind == "classifier" else "adapter"), info
     if spec in catalogue.names():
         return "base", spec
     head, sep, rest = spec.partition("/")
@@ -71,7 +75,7 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
     dtype = inference_dtype(precision, settings)
     catalogue, adapters, upstreams = Catalogue(store), AdapterRegistry(store, settings), UpstreamRegistry(store)
     kinds = [_kind(s, catalogue, adapters, upstreams) for s in specs]  # every spec checked before loading
-    bases = {v if k == "base" else v.base_model for k, v in kinds if k != "upstream"}
+    bases = {v if k == "base" else v.base_model for k, v in kinds if k in ("base", "adapter")}
     models: dict[str, LoadedModel] = dict(loaded or {})
     async with AsyncExitStack() as stack:
         engines = {}
@@ -90,6 +94,9 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
             elif kind == "adapter":
                 out.append(EngineTaskModel(engines[value.base_model], models[value.base_model], adapter=value.name,
                                            name=spec))
+            elif kind == "encoder":
+                classifier = await anyio.to_thread.run_sync(load_encoder_classifier, value.path)
+                out.append(EncoderTaskModel(classifier, name=spec))
             else:
                 if client is None:
 

@@ -35,8 +35,9 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
     texts = _texts(body)
     taxonomy, results = await request.app.state.tasks.classify(body.model, texts, k=body.top_k,
                                                               candidates=body.candidates, generate=body.generate)
-    data = [ClassifyResult(index=i, id=r.id, path=r.path, score=r.score, method=r.method,
-                           top_k=[CategoryScoreOut(id=c.id, path=c.path, score=c.score) for c in r.top_k])
+    data = [ClassifyResult(index=i, id=r.id, path=r.path, score=r.score, method=r.method, label=r.label,
+                           top_k=[CategoryScoreOut(id=c.id, path=c.path, score=c.score, label=c.label)
+                                  for c in r.top_k])
             for i, r in enumerate(results)]
     return ClassifyResponse(model=body.model, taxonomy_version=taxonomy.version, data=data)
 

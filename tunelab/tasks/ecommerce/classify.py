@@ -23,6 +23,7 @@ from tunelab.engine.types import Constraint
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.prompts import classify_messages
 from tunelab.tasks.ecommerce.taxonomy import SEPARATOR, Taxonomy, UnknownCategoryError
+from tunelab.tasks.encoder import EncoderTaskModel
 from tunelab.tasks.model import TaskModel
 
 PATH_MAX_TOKENS = 64  # the longest taxonomy path is ~30 SmolLM2 tokens; the engine closes a choice in time anyway
@@ -31,21 +32,24 @@ DEFAULT_CONCURRENCY = 32
 
 @dataclass(frozen=True)
 class CategoryScore:
-    id: int
-    path: str
+    id: int | None  # None only for an encoder classifier's label that is not a taxonomy category
+    path: str | None
     score: float
+    label: str | None = None  # an encoder classifier's own label name
 
 
 @dataclass(frozen=True)
 class Classification:
     """The chosen category (`id`, `path`, `score`), the best `k` candidates best first (the chosen
-    one first), and how the scores were made ("likelihood", "constrained+retrieval", "retrieval")."""
+    one first), and how the scores were made ("likelihood", "constrained+retrieval", "retrieval", or
+    "encoder": an encoder classifier's softmax over its labels, `label` its own label name)."""
 
-    id: int
-    path: str
+    id: int | None
+    path: str | None
     score: float
     top_k: list[CategoryScore] = field(default_factory=list)
     method: str = "likelihood"
+    label: str | None = None
 
 
 _CHOICES: weakref.WeakKeyDictionary[Taxonomy, Constraint] = weakref.WeakKeyDictionary()
@@ -122,6 +126,27 @@ async def _classify(model: TaskModel, text: str, retrieved: list[tuple[int, floa
     return Classification(id=top[0].id, path=top[0].path, score=top[0].score, top_k=top, method=method)
 
 
+def _category_of(label: str, taxonomy: Taxonomy) -> tuple[int | None, str | None]:
+    """An encoder label as a taxonomy category: a category id or a full path; else (None, None)."""
+    if label.strip().isdigit() and int(label) in taxonomy:
+        return int(label), taxonomy.path(int(label))
+    try:
+        cid = taxonomy.id_for_path(label)
+    except (UnknownCategoryError, ValueError):
+        return None, None
+    return cid, taxonomy.path(cid)
+
+
+async def _encoder_classify(model: EncoderTaskModel, texts: Sequence[str], taxonomy: Taxonomy,
+                            k: int) -> list[Classification]:
+    out = []
+    for ranked in await model.rank_labels(texts, max(k, 1)):
+        top = [CategoryScore(*_category_of(label, taxonomy), float(p), label=label) for label, p in ranked]
+        out.append(Classification(id=top[0].id, path=top[0].path, score=top[0].score, top_k=top,
+                                  method="encoder", label=top[0].label))
+    return out
+
+
 def _check_args(k: int, candidates: int, taxonomy: Taxonomy, index: CategoryIndex) -> None:
     if k < 1 or candidates < 1:
         raise ValueError(f"k and candidates must be at least 1 (got k={k}, candidates={candidates}).")
@@ -137,6 +162,8 @@ async def classify(model: TaskModel, text: str, *, taxonomy: Taxonomy, index: Ca
     prompt: slower, but reaches categories retrieval missed; always done for a model that cannot
     score). Raises ValueError on an empty text (naming `record_id`)."""
     _check_text(text, record_id)
+    if isinstance(model, EncoderTaskModel):
+        return (await _encoder_classify(model, [text], taxonomy, k))[0]
     _check_args(k, candidates, taxonomy, index)
     retrieved = await asyncio.to_thread(index.search, text, candidates)  # embedding is CPU work: off the loop
     return await _classify(model, text, retrieved, taxonomy=taxonomy, k=k, generate=generate)
@@ -152,6 +179,8 @@ async def classify_many(model: TaskModel, texts: Sequence[str], *, taxonomy: Tax
     ids = list(record_ids) if record_ids is not None else [str(i) for i in range(len(texts))]
     for text, rid in zip(texts, ids):
         _check_text(text, rid)
+    if isinstance(model, EncoderTaskModel):
+        return await _encoder_classify(model, texts, taxonomy, k)
     _check_args(k, candidates, taxonomy, index)
     retrieved = await asyncio.to_thread(index.search_many, list(texts), candidates)
     gate = asyncio.Semaphore(max(1, concurrency))
