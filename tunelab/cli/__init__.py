@@ -13,6 +13,7 @@ from tunelab.cli import (
     ask,
     chat,
     data,
+    feedback,
     generate,
     jobs,
     keys,
@@ -51,6 +52,7 @@ app.command("eval")(eval_cli.eval_command)
 app.add_typer(eval_cli.evals_app, name="evals")
 app.command("quickstart")(quickstart.quickstart)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(feedback.app, name="feedback")
 app.command("worker")(jobs.worker)
 
 

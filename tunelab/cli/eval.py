@@ -81,7 +81,7 @@ def print_gates(result) -> bool:
 
 def eval_command(
     config: Annotated[str | None, typer.Argument(help="Eval YAML (see examples/); flags override its keys.")] = None,
-    task: Annotated[str | None, typer.Option("--task", help="classify | extract | qa | retrieval.")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="classify | extract | qa | preference | retrieval.")] = None,
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="A model, adapter or upstream/model to compare; repeat it, the baseline first.")] = None,
     predictions: Annotated[list[str] | None, typer.Option("--predictions", help="A JSONL file of {id, prediction} to compare as one more column; repeatable.")] = None,
     split: Annotated[str | None, typer.Option("--split", help="train | validation | test (default test).")] = None,

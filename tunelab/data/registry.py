@@ -39,7 +39,8 @@ class UnknownDatasetError(DatasetRegistryError, UnknownNameError):
 @dataclass(frozen=True)
 class RegisteredDataset:
     """A registered dataset, as stored: `path` is the normalised copy, `source` the file given,
-    `format` the copy's format (`stats["source_format"]` the original's)."""
+    `format` the copy's format (`stats["source_format"]` the original's), `provenance` what TuneLab
+    made it from when it did (e.g. {"kind": "feedback", "feedback_ids": [...]}; empty for a user's file)."""
 
     name: str
     path: str
@@ -50,6 +51,7 @@ class RegisteredDataset:
     stats: dict = field(default_factory=dict)
     preview: list = field(default_factory=list)
     created_at: datetime | None = None
+    provenance: dict = field(default_factory=dict)
 
 
 def _checked(name: str) -> str:
@@ -63,7 +65,7 @@ def _info(row: DatasetEntry) -> RegisteredDataset:
     return RegisteredDataset(
         name=row.name, path=row.path, source=row.source, format=row.format, content_hash=row.content_hash,
         num_records=row.num_records, stats=dict(row.stats or {}), preview=list(row.preview or []),
-        created_at=row.created_at,
+        created_at=row.created_at, provenance=dict(row.provenance or {}),
     )
 
 
@@ -105,11 +107,12 @@ class DatasetRegistry:
         tokenizer: Tokenize | None = None,
         tokenizer_name: str | None = None,
         source: str | None = None,
+        provenance: dict | None = None,
     ) -> RegisteredDataset:
         """Load `path`, copy it normalised under the home dir and register it as `name`. Lengths in
         `stats` are in tokens of `tokenizer` (``str -> sequence``) when given, else characters.
         `source`: what to record as where it came from (default: the file's absolute path; an upload
-        names its file). Raises DatasetError for an invalid file (nothing is written or registered then)."""
+        names its file); `provenance`: what the records were made from, kept for lineage. Raises DatasetError for an invalid file (nothing is written or registered then)."""
         self._check_new_name(name)
         loaded = load_dataset(path, format, skip_invalid=skip_invalid)
         records = loaded.records
@@ -134,7 +137,7 @@ class DatasetRegistry:
                 self.store, while_claimed=publish, name=name, path=str(final),
                 source=source or str(Path(path).expanduser().resolve()), format=NATIVE_FORMAT[records[0].kind],
                 content_hash=dataset_hash(records), num_records=len(records), stats=stats,
-                preview=[record_to_row(r) for r in records[:PREVIEW]],
+                preview=[record_to_row(r) for r in records[:PREVIEW]], provenance=dict(provenance or {}),
             )
         except BaseException as exc:
             if published:  # the entry did not commit: its file goes too

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tunelab.config_files import apply_overrides, read_yaml_mapping
 
-TASKS = ("classify", "extract", "qa", "retrieval")
+TASKS = ("classify", "extract", "qa", "preference", "retrieval")
 
 
 class EvalConfigError(ValueError):
@@ -51,9 +51,11 @@ class JudgeConfig(_Strict):
 class EvalConfig(_Strict):
     """One evaluation run: every model over every example of a split, at temperature 0."""
 
-    task: Literal["classify", "extract", "qa", "retrieval"] = Field(
+    task: Literal["classify", "extract", "qa", "preference", "retrieval"] = Field(
         description="classify (Google Product Taxonomy category), extract (attributes to JSON), "
-                    "qa (answer from review snippets) or retrieval (search a RAG collection).")
+                    "qa (answer from review snippets), preference (does the model give the chosen answer of "
+                    "each pair in `data` a higher length-normalised log-likelihood than the rejected one?) or "
+                    "retrieval (search a RAG collection).")
     models: list[str] = Field(
         default_factory=list,
         description="Models compared, the baseline first: catalogue model names, adapter names or "
@@ -66,7 +68,8 @@ class EvalConfig(_Strict):
         "test", description="Which split of the data to evaluate on; a `data` file with no split fields is used whole.")
     data: str | None = Field(
         None, description="Your own file instead of the shipped sample: TuneLab products JSONL with category ids "
-                          "(classify), MAVE JSONL (extract) or AmazonQA JSONL (qa).")
+                          "(classify), MAVE JSONL (extract) or AmazonQA JSONL (qa); preference pairs (preference, "
+                          "which has no sample and needs it).")
     taxonomy: str | None = Field(
         None, description="classify: a taxonomy file in the Google format ('ID - Level1 > Level2'); default: the "
                           "packaged Google Product Taxonomy.")

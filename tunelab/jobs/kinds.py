@@ -2,7 +2,8 @@
 is submitted, with the same messages the CLI gives for the same mistake, and returns it normalized
 (what the job will run with, as plain JSON); a bad input raises `JobConfigError` and is never queued.
 
-Inputs: train {"recipe": {...recipe fields...}} (or {"resume": RUN_ID}); eval {"eval": {...eval
+Inputs: train {"recipe": {...recipe fields...}, "eval_after"?: {...}} (or {"resume": RUN_ID}; eval_after:
+the follow-up evaluation of the new adapter against its parent, see `jobs.eval_after`); eval {"eval": {...eval
 config fields...}}; ingest {"sources": [...], "collection": NAME, ...}; merge {"adapters": [...],
 "name": NAME, "weights"?, "method"?, "density"?}; export {"adapter": NAME, "out": PATH, "merged"?};
 quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}.
@@ -15,6 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tunelab.eval.config import eval_config_from
+from tunelab.eval.gate import GateError, check_metrics_known, parse_gate
+from tunelab.eval.tasks import get_task
+from tunelab.jobs.eval_after import parent_of
 from tunelab.settings import Settings
 from tunelab.train.config import parse_config
 
@@ -82,15 +86,68 @@ def _train(config: dict, settings: Settings) -> dict:
         if not isinstance(config["resume"], str) or not config["resume"]:
             raise JobConfigError("train job: resume: a run id", field="resume")
         return {"resume": config["resume"]}
-    if set(config) != {"recipe"} or not isinstance(config["recipe"], dict):
-        raise JobConfigError("train job: give {\"recipe\": {...recipe fields...}} or {\"resume\": RUN_ID}",
-                             field="recipe")
+    if "recipe" not in config or not set(config) <= {"recipe", "eval_after"} or not isinstance(config["recipe"], dict):
+        raise JobConfigError("train job: give {\"recipe\": {...recipe fields...}, \"eval_after\"?: {...}} or "
+                             "{\"resume\": RUN_ID}", field="recipe")
     try:
         cfg = parse_config(config["recipe"], "recipe")
     except ValueError as exc:  # ConfigError: "recipe: field: why" per line
         first = str(exc).splitlines()[0]
         raise JobConfigError(str(exc), field=first.split(": ")[1] if first.count(": ") >= 2 else "recipe") from None
-    return {"recipe": cfg.model_dump(mode="json")}
+    clean = {"recipe": cfg.model_dump(mode="json")}
+    if "eval_after" in config:
+        clean["eval_after"] = _eval_after(config["eval_after"], cfg)
+    return clean
+
+
+DEFAULT_GATES = {"preference": ["preference_accuracy >= baseline"]}
+JUDGE_METRICS = ["judge", "judge_invalid"]
+
+
+def _eval_after(spec: Any, recipe) -> dict:
+    """A train job's follow-up evaluation, normalised (`jobs.eval_after` says what it does)."""
+    if not isinstance(spec, dict):
+        raise JobConfigError("train job: eval_after: an object of eval config fields (task, gate, data, limit...)",
+                             field="eval_after")
+    spec = dict(spec)
+    if "models" in spec:
+        raise JobConfigError("train job: eval_after.models: set by the job (the parent, then the new adapter); "
+                             "name the parent with eval_after.baseline", field="eval_after.models")
+    if recipe.recipe == "classifier":
+        raise JobConfigError("train job: eval_after: a classifier recipe trains an encoder, which the eval tasks "
+                             "do not run; evaluate it with tunelab eval after training", field="eval_after")
+    baseline = spec.pop("baseline", None)
+    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+        raise JobConfigError("train job: eval_after.baseline: a model or adapter name", field="eval_after.baseline")
+    if spec.get("task") is None:
+        if recipe.recipe != "dpo":
+            raise JobConfigError("train job: eval_after.task: which evaluation to run (classify, extract, qa, "
+                                 "preference)", field="eval_after.task")
+        spec["task"] = "preference"
+    if spec["task"] == "retrieval":
+        raise JobConfigError("train job: eval_after.task: retrieval compares search modes, not adapters",
+                             field="eval_after.task")
+    if "gate" not in spec:
+        spec["gate"] = DEFAULT_GATES.get(spec["task"], [])
+    if spec["task"] == "preference" and spec.get("data") is None and (
+            recipe.recipe != "dpo" or not (recipe.eval_dataset or recipe.val_fraction > 0)):
+        raise JobConfigError("train job: eval_after.data: no held-out preference pairs to evaluate on; give "
+                             "eval_after.data, or a DPO recipe with eval_dataset or val_fraction > 0",
+                             field="eval_after.data")
+    models = [baseline or parent_of(recipe), recipe.adapter_name or "the-new-adapter"]
+    try:
+        cfg = eval_config_from({**spec, "models": models}, "eval_after")
+    except ValueError as exc:  # EvalConfigError: "eval_after: field: why" per line
+        first = str(exc).splitlines()[0]
+        where = first.split(": ")[1] if first.count(": ") >= 2 else "(top level)"
+        raise JobConfigError(f"train job: {exc}", field="eval_after" if where == "(top level)" else
+                             f"eval_after.{where}") from None
+    try:
+        gates = [parse_gate(g) for g in cfg.gate]
+        check_metrics_known(gates, get_task(cfg.task).metric_names(cfg) + (JUDGE_METRICS if cfg.judge else []))
+    except GateError as exc:
+        raise JobConfigError(f"train job: eval_after.gate: {exc}", field="eval_after.gate") from None
+    return {**cfg.model_dump(mode="json", exclude={"models"}), "baseline": baseline}
 
 
 def _eval(config: dict, settings: Settings) -> dict:

@@ -66,13 +66,39 @@ def run_train(ctx: Context) -> None:
         run = RUNS.by_key(ctx.store, run_id)
         if run is not None and run.status == "completed":  # the last attempt died after the run closed
             ctx.print(f"Run {run_id} already completed (adapter {run.adapter_name}).")
-            ctx.result(adapter=run.adapter_name, metrics=run.final_metrics)
-            return
-        if run is not None:
-            ctx.print(f"Attempt {ctx.job.attempts}: continuing run {run_id} from its last checkpoint")
-        out = run_recipe(cfg, ctx.settings, ctx.store, console=ctx.console, run_id=run_id,
-                         resume=run is not None, stop=ctx.stop)
+            out = {"run_id": run_id, "adapter": run.adapter_name, "metrics": run.final_metrics}
+        else:
+            if run is not None:
+                ctx.print(f"Attempt {ctx.job.attempts}: continuing run {run_id} from its last checkpoint")
+            out = run_recipe(cfg, ctx.settings, ctx.store, console=ctx.console, run_id=run_id,
+                             resume=run is not None, stop=ctx.stop)
     ctx.result(run_id=out["run_id"], adapter=out["adapter"], metrics=out["metrics"])
+    if "eval_after" in config:
+        _eval_after(ctx, cfg, out["adapter"], earlier)
+
+
+def _eval_after(ctx: Context, cfg, adapter: str, earlier: dict) -> None:
+    """The follow-up evaluation of the new adapter against its parent (once: a retried job whose
+    evaluation completed keeps it)."""
+    from tunelab.eval.runs import get_run  # lazy: only a follow-up evaluation needs the eval stack
+    from tunelab.jobs.eval_after import run_eval_after  # lazy: only a follow-up evaluation needs the eval stack
+
+    if earlier.get("eval_run_id") and "gates_passed" in earlier:
+        try:
+            if get_run(ctx.store, earlier["eval_run_id"]).status == "completed":
+                ctx.print(f"eval_after: eval run {earlier['eval_run_id']} already completed.")
+                return
+        except LookupError:
+            pass
+    if ctx.stop():
+        raise TrainingStopped("Cancelled after training, before the follow-up evaluation.")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # no checkpoint to save: a cancel stops the evaluation at once
+    ctx.result(**run_eval_after(ctx.job.config["eval_after"], cfg, adapter, settings=ctx.settings, store=ctx.store,
+                                job_id=ctx.job.id, console=ctx.console, print_line=ctx.print))
+
+
+class TrainingStopped(RuntimeError):
+    """SIGTERM between training and its follow-up evaluation: the job ends cancelled."""
 
 
 def run_eval_job(ctx: Context) -> None:
@@ -202,7 +228,7 @@ def run_job(job_id: str, settings: Settings | None = None) -> int:
         ctx.print(f"job {job_id}: done")
         return 0
     except Exception as exc:
-        if cancelled.is_set() and type(exc).__name__ == "TrainingCancelled":
+        if cancelled.is_set() and type(exc).__name__ in ("TrainingCancelled", "TrainingStopped"):
             print(f"job {job_id}: cancelled: {exc}", file=sys.stderr, flush=True)
             return CANCELLED
         traceback.print_exc()

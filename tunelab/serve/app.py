@@ -10,6 +10,7 @@ upstream client, and puts one service object per concern on `app.state`:
   sessions    SessionCodec (the dashboard's login cookies and CSRF tokens)
   jobs        JobService (/v1/jobs: the job queue)
   control     ControlService (/v1/datasets, runs, adapters/{name}, evals, collections)
+  feedback    FeedbackService (/v1/feedback: ratings, edits, choices -> preference datasets, DPO jobs)
 
 Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
 """
@@ -39,6 +40,7 @@ from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.control_service import ControlService
 from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.serve.errors import install_error_handlers
+from tunelab.serve.feedback_service import FeedbackService
 from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
@@ -103,6 +105,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.sessions = SessionCodec(load_secret(settings.ensure_home()), settings.session_ttl_s)
         app.state.jobs = JobService(store, settings)
         app.state.control = ControlService(store, settings)
+        app.state.feedback = FeedbackService(store, settings, app.state.jobs, base.name)
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
@@ -121,7 +124,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
 
     app = FastAPI(title="TuneLab", version=__version__, lifespan=lifespan,
                   description="OpenAI-compatible API: a base model, its adapters, embeddings and upstreams; "
-                              "and the control API: jobs, datasets, runs, adapters, evals, collections.")
+                              "and the control API: jobs, datasets, runs, adapters, evals, collections, feedback.")
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -71,6 +71,8 @@ class Dataset(BaseModel):
     num_records: int
     stats: dict[str, Any]
     preview: list[Any]
+    provenance: dict[str, Any] = Field(default_factory=dict, description="What TuneLab made it from, when it did: "
+                                       "{\"kind\": \"feedback\", \"feedback_ids\": [...], ...}; empty for an upload.")
     created_at: datetime | None
 
 

@@ -28,10 +28,10 @@ from tunelab.train.runs import list_runs as list_train_runs
 UPLOAD_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 
 
-def _dataset(d: RegisteredDataset) -> p.Dataset:
+def dataset_view(d: RegisteredDataset) -> p.Dataset:
     return p.Dataset(name=d.name, format=d.format, source=d.source, content_hash=d.content_hash,
                      num_records=d.num_records, stats=json_safe(d.stats), preview=json_safe(d.preview),
-                     created_at=d.created_at)
+                     provenance=json_safe(d.provenance), created_at=d.created_at)
 
 
 def _run_summary(r: RunRow) -> p.RunSummary:
@@ -54,7 +54,7 @@ class ControlService:
     # -- datasets ----------------------------------------------------------------------------------
 
     def list_datasets(self) -> p.DatasetList:
-        return p.DatasetList(data=[_dataset(d) for d in self.datasets.list()])
+        return p.DatasetList(data=[dataset_view(d) for d in self.datasets.list()])
 
     def add_dataset(self, name: str, filename: str, content: BinaryIO, format: str | None = None) -> p.Dataset:
         """Validate and register an uploaded file. The upload waits in a temporary folder outside the
@@ -73,7 +73,7 @@ class ControlService:
                 raise DatasetError(shown, exc.reason, line=exc.line, record=exc.record, field=exc.field) from None
             except ValueError as exc:
                 raise type(exc)(str(exc).replace(str(path), shown)) from None
-        return _dataset(info)
+        return dataset_view(info)
 
     # -- training runs -----------------------------------------------------------------------------
 

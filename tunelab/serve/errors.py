@@ -2,8 +2,8 @@
 
 Routes and services raise `APIError` (or let a library error through); the handlers installed by
 `install_error_handlers` turn each into that body with the right status: request validation 400,
-unknown model/adapter/job/run/dataset 404, a job in the wrong state 409, a bad job config or
-dataset 400 naming the field (`param`), a full queue 429 with Retry-After, anything unexpected 500.
+unknown model/adapter/job/run/dataset/feedback 404, a job in the wrong state 409, a bad job config,
+dataset or feedback record 400 naming the field (`param`), a full queue 429 with Retry-After, anything unexpected 500.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from tunelab.adapters.errors import UnknownAdapterError
 from tunelab.adapters.servable import AdapterNotServableError
 from tunelab.data.errors import DatasetError
+from tunelab.data.feedback import FeedbackError, UnknownFeedbackError
 from tunelab.engine.types import QueueFullError
 from tunelab.jobs.kinds import JobConfigError
 from tunelab.jobs.service import JobStateError, UnknownJobError
@@ -97,6 +98,8 @@ def from_exception(exc: BaseException) -> APIError:
         return APIError(str(exc), param="model")
     if isinstance(exc, UnknownJobError):
         return NotFoundError(str(exc), code="job_not_found")
+    if isinstance(exc, UnknownFeedbackError):
+        return NotFoundError(str(exc), code="feedback_not_found")
     if isinstance(exc, UnknownNameError):  # a run, dataset, collection... that is not there
         return NotFoundError(str(exc), code="not_found")
     if isinstance(exc, JobStateError):
@@ -105,6 +108,8 @@ def from_exception(exc: BaseException) -> APIError:
         return APIError(str(exc), param=exc.field, code="invalid_job_config")
     if isinstance(exc, DatasetError):
         return APIError(str(exc), param=exc.field, code="invalid_dataset")
+    if isinstance(exc, FeedbackError):
+        return APIError(str(exc), param=exc.field, code="invalid_feedback")
     if isinstance(exc, (ModelError, ValueError)):  # adapter that does not fit, unsupported constraint...
         return APIError(str(exc))
     log.exception("unexpected error while serving a request", exc_info=exc)

@@ -5,6 +5,7 @@ Alembic; this package imports nothing of TuneLab but `tunelab.settings`."""
 from tunelab.store.api_keys_repo import API_KEYS, ApiKeysRows
 from tunelab.store.db import Store
 from tunelab.store.errors import NameTakenError, UnknownNameError, UnknownRunError
+from tunelab.store.feedback_repo import FEEDBACK, FeedbackRows
 from tunelab.store.jobs_repo import JOBS, JobsRows
 from tunelab.store.rag_repo import COLLECTIONS, CollectionsRows
 from tunelab.store.registries import ADAPTERS, DATASETS, MODELS, UPSTREAMS
@@ -18,6 +19,8 @@ from tunelab.store.tables import (
     DatasetEntry,
     Document,
     EvalRunEntry,
+    Feedback,
+    FeedbackAnswer,
     IngestReport,
     Job,
     JobEvent,
@@ -30,8 +33,8 @@ from tunelab.store.tables import (
 
 __all__ = [
     "Store", "Base", "ModelEntry", "DatasetEntry", "Run", "RunMetric", "AdapterEntry", "ApiKey", "Collection",
-    "Document", "IngestReport", "Upstream", "EvalRunEntry", "Job", "JobEvent", "utcnow",
+    "Document", "IngestReport", "Upstream", "EvalRunEntry", "Job", "JobEvent", "Feedback", "FeedbackAnswer", "utcnow",
     "UnknownNameError", "UnknownRunError", "NameTakenError",
-    "Rows", "NamedRows", "RunsRows", "ApiKeysRows", "CollectionsRows", "JobsRows", "JOBS",
+    "Rows", "NamedRows", "RunsRows", "ApiKeysRows", "CollectionsRows", "JobsRows", "JOBS", "FeedbackRows", "FEEDBACK",
     "MODELS", "DATASETS", "ADAPTERS", "UPSTREAMS", "RUNS", "EVAL_RUNS", "API_KEYS", "COLLECTIONS",
 ]

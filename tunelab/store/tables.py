@@ -45,6 +45,8 @@ class DatasetEntry(Base):
     num_records: Mapped[int] = mapped_column(Integer)
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     preview: Mapped[list] = mapped_column(JSON, default=list)
+    # Where the records came from when TuneLab made them (e.g. {"kind": "feedback", "feedback_ids": [...]}).
+    provenance: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -228,3 +230,37 @@ class JobEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))  # log | metric | status
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Feedback(Base):
+    """A judgement of answers to one prompt (the chat playground, or any API client): a rating of one
+    answer, an edit of it into a better one, or the better of side-by-side answers. `answers` is the
+    list as posted ({model, adapter, text}); `feedback_answers` indexes who answered, for filtering."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # API key name; None: local
+    messages: Mapped[list] = mapped_column(JSON, default=list)  # the prompt: chat messages, ending with the user's
+    answers: Mapped[list] = mapped_column(JSON, default=list)
+    answer_index: Mapped[int] = mapped_column(Integer, default=0)  # the answer `rating` and `edit` are about
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)  # +1 | -1
+    edit: Mapped[str | None] = mapped_column(Text, nullable=True)  # the user's better version of that answer
+    choice: Mapped[int | None] = mapped_column(Integer, nullable=True)  # index of the better side-by-side answer
+    source: Mapped[str] = mapped_column(String(32), default="playground")
+    conversation_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class FeedbackAnswer(Base):
+    """Who gave answer `position` of a feedback record: its model and adapter, so feedback can be
+    filtered by either in SQL (the texts stay in `feedback.answers`)."""
+
+    __tablename__ = "feedback_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feedback_id: Mapped[str] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(128), index=True)
+    adapter: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)

@@ -1,8 +1,8 @@
 """What a task function needs from a model, whatever serves it.
 
 `TaskModel.complete` runs one chat turn at temperature 0, optionally constrained (JSON schema,
-choice, regex); `TaskModel.score` gives the log-likelihood of candidate replies, or None where the
-backend cannot (a remote API). Backends: `EngineTaskModel` (a local generation engine: the base
+choice, regex); `TaskModel.score` gives the log-likelihood of candidate replies (total, or per token
+with `mean`), or None where the backend cannot (a remote API). Backends: `EngineTaskModel` (a local generation engine: the base
 model or one of its adapters) and `UpstreamTaskModel` (any OpenAI-compatible server).
 """
 
@@ -29,7 +29,8 @@ class TaskModel(Protocol):
     async def complete(self, messages: list[dict], *, max_tokens: int = 256,
                        constraint: Constraint | None = None) -> str: ...
 
-    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None: ...
+    async def score(self, messages: list[dict], options: list[str], *,
+                    mean: bool = False) -> list[float] | None: ...
 
 
 @lru_cache(maxsize=16)
@@ -43,7 +44,8 @@ class EngineTaskModel:
     """A local model on a generation engine; `adapter` picks one of its LoRA adapters (None: the base).
 
     `score` returns each option's total log-probability as the assistant's whole reply, end-of-turn
-    token included (so "Shoes" and "Shoes > Boots" are told apart). A full engine queue is waited out
+    token included (so "Shoes" and "Shoes > Boots" are told apart); with `mean`, that total divided
+    by the option's token count (a length-normalised log-likelihood: long and short replies compare). A full engine queue is waited out
     (a task run may send thousands of requests at once); other engine errors raise TaskModelError."""
 
     def __init__(self, engine: GenerationEngine, loaded: LoadedModel, *, adapter: str | None = None,
@@ -104,7 +106,7 @@ class EngineTaskModel:
             raise TaskModelError(f"{self.name}: the generation was aborted (the engine stopped).")
         return "".join(text)
 
-    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
+    async def score(self, messages: list[dict], options: list[str], *, mean: bool = False) -> list[float] | None:
         if not options:
             return []
         prompt_text = self.loaded.chat_prompt(messages)
@@ -115,7 +117,7 @@ class EngineTaskModel:
                                                              options=opts, adapter=self.adapter))
         except Exception as exc:  # e.g. an option that does not fit the context: the engine says which
             raise TaskModelError(f"{self.name}: {exc}") from exc
-        return [float(sum(lp)) for lp in per_token]
+        return [float(sum(lp)) / (len(lp) if mean else 1) for lp in per_token]
 
 
 WRAP_KEY = "value"  # choice/regex asked of a plain OpenAI server come back as {"value": "..."}
@@ -179,5 +181,5 @@ class UpstreamTaskModel:
                                  f"{str(data)[:200]}") from exc
         return unwrap(text, constraint, self.upstream.kind)
 
-    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
+    async def score(self, messages: list[dict], options: list[str], *, mean: bool = False) -> list[float] | None:
         return None

@@ -30,6 +30,7 @@ from tunelab.eval.metrics.generation import (
     rouge_l,
     rouge_tokens,
 )
+from tunelab.eval.metrics.preference import preference_accuracy, preference_margin
 from tunelab.eval.metrics.retrieval import mrr, ndcg_at_k, recall_at_k
 from tunelab.eval.metrics.scores import PRF, Counts
 
@@ -53,6 +54,8 @@ __all__ = [
     "normalize_answer",
     "normalize_value",
     "per_class_counts",
+    "preference_accuracy",
+    "preference_margin",
     "recall_at_k",
     "rouge_l",
     "rouge_tokens",

@@ -1,4 +1,4 @@
-"""One module per evaluated task (classify, extract, qa), each with the same functions:
+"""One module per evaluated task (classify, extract, qa, preference), each with the same functions:
 
 - `metric_names(config)`: the metrics the task reports (gates are checked against them before a run);
 - `load_examples(config)`: the split as `Example`s (the user's `data` file or the packaged sample);
@@ -40,7 +40,7 @@ class Scores:
 
 
 TASK_MODULES = {"classify": "tunelab.eval.tasks.classify", "extract": "tunelab.eval.tasks.extract",
-                "qa": "tunelab.eval.tasks.qa"}
+                "qa": "tunelab.eval.tasks.qa", "preference": "tunelab.eval.tasks.preference"}
 
 
 def get_task(name: str):
