@@ -28,8 +28,8 @@ export function recordFor(conv, turn, i, judgement, all, modelInfo) {
 
 function judgementOf(f) {
   const bits = [];
-  if (f.rating === 1) bits.push("👍");
-  if (f.rating === -1) bits.push("👎");
+  if (f.rating === 1) bits.push("▲ good");
+  if (f.rating === -1) bits.push("▼ bad");
   if (f.edit !== null && f.edit !== undefined) bits.push("edited");
   if (f.choice !== null && f.choice !== undefined) bits.push(`picked ${"ABCD"[f.choice]}`);
   return bits.join(" ");
@@ -40,9 +40,10 @@ function whoAnswered(f) {
 }
 
 export class FeedbackPanel {
-  constructor(box, { modelInfo, owner }) {
+  constructor(box, { owner, onLoaded }) {
     this.box = box;
-    this.modelInfo = modelInfo;
+    this.onLoaded = onLoaded;
+    this.loaded = [];
     this.jobKey = "tunelab.chat.dpo-job." + (owner || "local");
     this.jobId = localStorage.getItem(this.jobKey);
     this.list = el("div", {});
@@ -60,7 +61,7 @@ export class FeedbackPanel {
     clear(box,
       el("h2", {}, "Feedback", el("span", { class: "muted small", id: "fb-count" }, ""),
         el("a", { class: "more", href: "/v1/feedback/export", download: "feedback.jsonl" }, "export JSONL")),
-      el("p", { class: "muted small" }, "Each 👍/👎, edit and pick above is stored as feedback. Edits and picks make "
+      el("p", { class: "muted small" }, "Each rating (▲ good, ▼ bad), edit and pick above is stored as feedback. Edits and picks make "
         + "preference pairs (the better answer = chosen, the other = rejected): build a dataset from them, train DPO on "
         + "the adapter that answered, and load the new adapter once it passes its gate against its parent."),
       this.list,
@@ -89,16 +90,21 @@ export class FeedbackPanel {
     return saved;
   }
 
-  start() {
+  async start() {
     this.refresh().catch(reportError);
+    this.showGate(null);
+    if (!this.jobId) {  // another browser, or cleared storage: the newest DPO job with a gate, from the server
+      const jobs = await api("/v1/jobs?kind=train&limit=50");
+      this.jobId = jobs.data.find(j => j.config?.eval_after && j.config?.recipe?.recipe === "dpo")?.id || null;
+    }
     if (this.jobId) this.follow(this.jobId);
-    else this.showGate(null);
   }
 
   async refresh() {
     const [fb, datasets, adapters] = await Promise.all([
       api("/v1/feedback?limit=10"), api("/v1/datasets"), api("/v1/adapters")]);
     this.items = fb.data;
+    this.loaded = adapters.loaded || [];
     clear(document.getElementById("fb-count"), fb.total ? `${fb.total} record${fb.total === 1 ? "" : "s"}` : "");
     clear(this.list, table([
       { label: "when", value: f => fmtTime(f.created_at) },
@@ -149,7 +155,7 @@ export class FeedbackPanel {
     const body = { dataset: this.dataset.value, name: this.newName.value.trim(), max_steps: steps,
                    adapter: this.parent.value || null };
     const job = await api("/v1/feedback/train-dpo", { method: "POST", body });
-    toast(`DPO job ${job.id.slice(0, 8)} queued.`, "ok");
+    toast(`DPO job ${job.id.slice(0, 12)}… queued: it trains, then evaluates against its parent.`, "ok");
     this.jobId = job.id;
     localStorage.setItem(this.jobKey, job.id);
     this.follow(job.id);
@@ -167,7 +173,8 @@ export class FeedbackPanel {
         return;
       }
       let run = null;
-      if (job.result?.run_id) run = await api(`/v1/runs/${encodeURIComponent(job.result.run_id)}`).catch(() => null);
+      // the run's id is in the job before its row exists: look for it in the list, not by id (a 404)
+      if (job.result?.run_id) run = (await api("/v1/runs?limit=50")).data.find(r => r.id === job.result.run_id) || null;
       this.showJob(job, run);
       this.showGate(job);
       if (!DONE.has(job.status)) this.timer = setTimeout(tick, 1500);
@@ -180,11 +187,11 @@ export class FeedbackPanel {
     const phase = job.status === "running" && job.result?.adapter && !("gates_passed" in job.result) ? "evaluating against its parent"
       : job.status === "running" ? "training" : job.status;
     clear(this.jobBox,
-      el("div", { class: "row" }, el("a", { href: "/jobs/" + job.id }, `job ${job.id.slice(0, 8)} →`), badge(job.status),
+      el("div", { class: "row" }, el("a", { href: "/jobs/" + job.id, title: job.id }, `${job.id.slice(0, 12)}… →`), badge(job.status),
         el("span", { class: "muted" }, phase !== job.status ? phase : "")),
       el("div", { class: "progress", title: `${pct}%` }, el("span", { style: `width: ${pct}%` })),
       run ? el("div", { class: "muted" }, `step ${run.step} of ${run.total_steps}`
-        + (run.final_metrics?.train_loss !== undefined ? ` · loss ${fmtNum(run.final_metrics.train_loss)}` : "")) : null,
+        + (run.status ? ` · run ${run.status}` : "")) : null,
       job.error ? el("div", { class: "error" }, job.error) : null);
   }
 
@@ -200,9 +207,10 @@ export class FeedbackPanel {
     const metrics = Object.entries(r.eval_metrics || {}).map(([model, m]) =>
       el("div", {}, el("strong", {}, model), ": ", Object.entries(m).filter(([, v]) => typeof v === "number")
         .map(([k, v]) => `${k} ${fmtNum(v)}`).join(", ")));
-    const load = el("button", { type: "button", class: "primary", id: "fb-load", disabled: !passed,
+    const loaded = this.loaded.includes(r.adapter);
+    const load = el("button", { type: "button", class: "primary", id: "fb-load", disabled: !passed || loaded,
       title: passed ? "Load it into the running server" : "It did not pass its gate",
-      onclick: () => this.load(r.adapter, load).catch(reportError) }, `Load ${r.adapter} into server`);
+      onclick: () => this.load(r.adapter, load).catch(reportError) }, loaded ? `${r.adapter} loaded ✓` : `Load ${r.adapter} into server`);
     clear(this.gateBox,
       el("div", { class: "row" }, badge(passed ? "pass" : "fail"), el("strong", {}, r.adapter),
         el("span", { class: "muted" }, `vs ${r.eval_baseline}`)),
@@ -216,8 +224,10 @@ export class FeedbackPanel {
   async load(name, button) {
     const res = await api("/v1/adapters/load", { method: "POST", body: { name } });
     toast(`${name} is loaded (${res.loaded.length} adapter${res.loaded.length === 1 ? "" : "s"} on the server). Pick it in the models row to chat with it.`, "ok");
+    this.loaded = res.loaded;
     button.disabled = true;
     button.textContent = `${name} loaded ✓`;
+    this.onLoaded?.(name);
   }
 }
 

@@ -16,13 +16,13 @@ export function uid(prefix = "c") {
 }
 
 export class ChatStore {
-  constructor(owner, onChange) {
+  // onChange: another tab of this browser changed the conversations (shown unless busy() says this
+  // tab is streaming: its answers then win when they are saved).
+  constructor(owner, { onChange, busy } = {}) {
     this.key = PREFIX + (owner || "local");
-    this.onChange = onChange;
     this.state = this.read();
-    // another tab of the same browser changed the conversations: show its version
     window.addEventListener("storage", ev => {
-      if (ev.key === this.key) { this.state = this.read(); this.onChange?.(); }
+      if (ev.key === this.key && !busy?.()) { this.state = this.read(); onChange?.(); }
     });
   }
 
@@ -35,6 +35,7 @@ export class ChatStore {
       c.turns ||= [];
       for (const t of c.turns) for (const a of t.answers || []) {
         if (a.status === "streaming") a.status = "stopped";  // the tab closed mid-answer
+        delete a.editing;
       }
     }
     return state;

@@ -104,9 +104,9 @@ function foot(turn, a, i, pos, handlers) {
   return el("div", { class: "answer-foot" },
     canJudge ? [
       el("button", { type: "button", class: fb.rating === 1 ? "on" : "", title: "Good answer", "aria-label": "Rate up",
-                     "aria-pressed": fb.rating === 1 ? "true" : "false", onclick: () => handlers.onRate(turn, i, 1) }, "👍"),
+                     "aria-pressed": fb.rating === 1 ? "true" : "false", onclick: () => handlers.onRate(turn, i, 1) }, "▲ Good"),
       el("button", { type: "button", class: fb.rating === -1 ? "on" : "", title: "Bad answer", "aria-label": "Rate down",
-                     "aria-pressed": fb.rating === -1 ? "true" : "false", onclick: () => handlers.onRate(turn, i, -1) }, "👎"),
+                     "aria-pressed": fb.rating === -1 ? "true" : "false", onclick: () => handlers.onRate(turn, i, -1) }, "▼ Bad"),
       el("button", { type: "button", title: "Edit it into a better answer (becomes a preference pair)",
                      onclick: () => { a.editing = true; handlers.refresh(turn); } }, "✎ Edit"),
       side && !hasVote(turn) && turn.answers.every(x => x.status !== "streaming")

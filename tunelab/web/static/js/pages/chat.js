@@ -10,8 +10,9 @@ import { readSettings, showSettings } from "/static/js/chat-settings.js";
 
 const $ = id => document.getElementById(id);
 const MAX_MODELS = 4;
-const store = new ChatStore($("chat").dataset.caller, () => showAll());
-const panel = new FeedbackPanel($("feedback-panel"), { modelInfo: id => modelInfo(id), owner: $("chat").dataset.caller });
+const store = new ChatStore($("chat").dataset.caller, { onChange: () => showAll(), busy: () => running.length > 0 });
+const panel = new FeedbackPanel($("feedback-panel"), { owner: $("chat").dataset.caller,
+                                                       onLoaded: () => loadModels().catch(reportError) });
 let models = [];  // what GET /v1/models lists, less the embedding models
 let running = [];  // AbortControllers of the answers in flight
 
@@ -118,7 +119,10 @@ $("export-jsonl").addEventListener("click", () => {
 const handlers = {
   kindOf,
   refresh: turn => refreshTurn(turn),
-  onRate: (turn, i, rating) => judge(turn, i, { rating }),
+  onRate: (turn, i, rating) => {
+    if (turn.answers[i].feedback?.rating === rating) { toast("Already rated so; the other button changes it.", "info", 2500); return; }
+    judge(turn, i, { rating });
+  },
   onEdit: (turn, i, text) => {
     const a = turn.answers[i];
     if (!text.trim()) { toast("The better answer is empty: write one, or cancel.", "error"); return; }
@@ -281,4 +285,4 @@ async function loadModels() {
 if (matchMedia("(max-width: 760px)").matches) $("settings-box").open = false;
 showAll();
 poll(loadModels, 15000);
-panel.start();
+panel.start().catch(reportError);
