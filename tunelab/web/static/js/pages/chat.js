@@ -242,7 +242,11 @@ async function answer(c, turn, col, body) {
     a.status = "done";
   } catch (err) {
     if (err.name === "AbortError") a.status = "stopped";
-    else { a.status = "error"; a.error = err.message; }
+    else {
+      a.status = "error";
+      a.error = err.message;
+      if (err.status === 0) api("/health").catch(() => {});  // the top bar's dot shows the lost connection
+    }
   } finally {
     a.ms = Math.round(performance.now() - started);
     running = running.filter(x => x !== ctrl);
