@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tunelab.store import FEEDBACK, Feedback, Store, UnknownNameError
@@ -141,8 +141,11 @@ def check_judgement(answers: list[Answer], *, rating: Any, answer_index: Any, ed
 
 
 def _info(row: Feedback) -> FeedbackInfo:
+    created = row.created_at
+    if created is not None and created.tzinfo is None:  # SQLite gives back the UTC time it was given, naive
+        created = created.replace(tzinfo=UTC)
     return FeedbackInfo(
-        id=row.id, created_at=row.created_at, owner=row.owner, messages=list(row.messages or []),
+        id=row.id, created_at=created, owner=row.owner, messages=list(row.messages or []),
         answers=[Answer(a["model"], a.get("adapter"), a["text"]) for a in row.answers or []],
         answer_index=row.answer_index or 0, rating=row.rating, edit=row.edit, choice=row.choice, source=row.source,
         conversation_id=row.conversation_id, note=row.note)

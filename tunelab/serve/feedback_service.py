@@ -30,8 +30,7 @@ def _visible_to(caller: Caller) -> str | None:
 
 
 def _view(info: FeedbackInfo) -> p.Feedback:
-    return p.Feedback(**{**info.to_dict(), "created_at": info.created_at,
-                         "answers": [asdict(a) for a in info.answers]})
+    return p.Feedback(**asdict(info))
 
 
 class FeedbackService:
@@ -74,6 +73,9 @@ class FeedbackService:
                                  "pairs (build one with POST /v1/feedback/build-dataset).", field="dataset")
         adapters = AdapterRegistry(self.store, self.settings)
         parent = adapters.get(body.adapter) if body.adapter else None  # unknown: a 404 listing them
+        if parent is not None and parent.kind != "lora":
+            raise JobConfigError(f"DPO trains a LoRA adapter further; '{parent.name}' is a {parent.kind} adapter.",
+                                 field="adapter")
         if adapters.exists(body.name):
             raise JobConfigError(f"An adapter named '{body.name}' already exists; pick another name.", field="name")
         given = body.model_dump(include={"max_steps", "epochs", "learning_rate", "beta", "batch_size", "val_fraction",
