@@ -7,6 +7,7 @@ and "Train DPO" runs a DPO job with its gate whose adapter then loads into the s
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from browser_support import shot as save_shot
 from tests.integration.serve_harness import make_lora, metric_value
 from tunelab.adapters import AdapterRegistry
 from tunelab.data.loader import load_dataset
+from tunelab.rag import ingest
 from tunelab.settings import Settings
 from tunelab.store import Store
 
@@ -79,7 +81,12 @@ def test_empty_playground(watched, chat_server):
     assert "Ask something" in page.locator("#thread").inner_text()
     assert page.locator("#conv-list li").count() == 1
     assert page.locator("#stop").is_hidden()
-    assert "No feedback yet" in page.locator("#feedback-panel").inner_text() or feedback(chat_server)
+    page.wait_for_function("document.getElementById('fb-only').options.length > 0 && "
+                           "document.querySelector('#feedback-panel .empty, #feedback-panel table')")
+    if feedback(chat_server):  # a shared server: other tests may have given feedback already
+        assert page.locator("#feedback-panel tbody tr").count() >= 1
+    else:
+        assert "No feedback yet" in page.locator("#feedback-panel").inner_text()
     shot(page, "chat-empty")
 
 
@@ -110,7 +117,7 @@ def test_tokens_appear_one_after_another(watched, chat_server):
     final = len(page.locator(".answer .answer-text").first.text_content())
     assert final > 0 and len(growing) >= 5, lengths  # seen at five or more lengths before the end
     assert growing[-1] <= final
-    assert "40 tokens" in page.locator(".answer .meta").inner_text() or "tokens" in page.locator(".answer .meta").inner_text()
+    assert re.search(r"\b\d+ tokens\b", page.locator(".answer .meta").inner_text())
     assert page.input_value("#prompt") == ""
 
 
@@ -265,12 +272,10 @@ def test_grounded_answers_list_numbered_sources(watched, chat_server, tmp_path):
     docs.mkdir()
     (docs / "returns.md").write_text("# Returns\n\nUnworn items can be returned within 30 days for a full refund.")
     (docs / "bottle.md").write_text("# Trail bottle\n\nThe Trail bottle holds 750 ml and keeps drinks cold for 24 hours.")
-    with chat_server.client() as c:
-        job = c.post("/v1/jobs", json={"kind": "ingest", "config": {"sources": [str(docs)], "collection": "chat-docs"}}).json()
-        deadline = time.monotonic() + 120
-        while c.get(f"/v1/jobs/{job['id']}").json()["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert c.get(f"/v1/jobs/{job['id']}").json()["status"] == "succeeded"
+    settings = Settings(home=chat_server.home, hub_offline=True)
+    store = Store(settings)
+    ingest([docs], "chat-docs", settings=settings, store=store, progress=False)  # the packaged MiniLM
+    store.dispose()
     open_chat(page, chat_server)
     page.wait_for_function("[...document.getElementById('collection').options].some(o => o.value === 'chat-docs')")
     page.select_option("#collection", "chat-docs")
