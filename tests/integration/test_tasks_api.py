@@ -5,6 +5,8 @@ attributes, QA cites sources it was given; the same through a second TuneLab as 
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import jsonschema
 import pytest
@@ -179,3 +181,25 @@ def test_chat_grounded_in_a_collection_gets_the_sources(servers):
     # the sources went into the prompt
     assert grounded["usage"]["prompt_tokens"] > plain["usage"]["prompt_tokens"] + 20
     assert all(c in sources for c in grounded["tunelab_citations"])
+
+
+def test_streamed_grounded_chat_sends_the_sources_first_and_the_citations_last(servers):
+    ask = {"model": "tiny", "messages": [{"role": "user", "content": "What is the return window?"}],
+           "max_tokens": 8, "temperature": 0, "tunelab_collection": "manuals", "tunelab_k": 2}
+    whole = httpx.post(servers.v1 + "/chat/completions", json=ask, timeout=60).json()
+    with httpx.stream("POST", servers.v1 + "/chat/completions", json={**ask, "stream": True}, timeout=60) as resp:
+        assert resp.status_code == 200
+        lines = [ln[6:] for ln in resp.iter_lines() if ln.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    chunks = [json.loads(ln) for ln in lines[:-1]]
+    first, last = chunks[0], chunks[-1]
+    assert first["choices"] == [] and first["tunelab_sources"] == whole["tunelab_sources"]
+    assert last["choices"] == [] and last["tunelab_citations"] == whole["tunelab_citations"]
+    middle = chunks[1:-1]
+    assert all("tunelab_sources" not in c and "tunelab_citations" not in c for c in middle)
+    assert all(c["object"] == "chat.completion.chunk" and c["id"] == first["id"] for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in middle if c["choices"])
+    assert text == whole["choices"][0]["message"]["content"]
+    plain = {k: v for k, v in ask.items() if not k.startswith("tunelab_")}
+    with httpx.stream("POST", servers.v1 + "/chat/completions", json={**plain, "stream": True}, timeout=60) as resp:
+        assert all("tunelab_" not in ln for ln in resp.iter_lines())

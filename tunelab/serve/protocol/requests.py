@@ -199,7 +199,8 @@ class ChatCompletionRequest(_Sampling):
     # Both are served by the constrained engine; a request with them fails with 400 otherwise.
     # tunelab_collection: ground the conversation in a RAG collection: the last user message is
     # searched (tunelab_k chunks, hybrid) and the numbered sources go into the system message; the
-    # answer then carries `tunelab_sources` and `tunelab_citations` (non-streaming).
+    # answer then carries `tunelab_sources` and `tunelab_citations` (streaming: `tunelab_sources` in a
+    # chunk before the content, `tunelab_citations` in one after it; both with empty choices).
     tunelab_choices: list[str] | None = None
     tunelab_regex: str | None = None
     tunelab_collection: str | None = None

@@ -2,7 +2,9 @@
 
 Streaming sends what OpenAI sends: a chunk with the role for each choice, content chunks, a chunk
 with the finish_reason, a usage chunk (empty choices) when stream_options.include_usage, then
-`data: [DONE]`.
+`data: [DONE]`. Grounded in a collection (tunelab_collection), a local stream also carries the sources:
+a chunk with empty choices and `tunelab_sources` before any content, and one with `tunelab_citations`
+after the last finish_reason.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return EventStreamResponse(_chunks(svc, stream, body, cid, created, len(prompt_ids), include_usage))
+        return EventStreamResponse(_chunks(svc, stream, body, cid, created, len(prompt_ids), include_usage, hits))
     results = await stream.collect(client_gone=client_gone(request))
     if results is None:  # the client hung up: its generation was cancelled, nobody reads an answer
         svc.metrics.cancelled.inc()
@@ -118,24 +120,32 @@ def sources_fields(hits: list, text: str) -> dict:
 
 
 async def _chunks(svc: GenerationService, stream: ChoiceStream, body: ChatCompletionRequest, cid: str,
-                  created: int, prompt_tokens: int, include_usage: bool) -> AsyncIterator[str]:
+                  created: int, prompt_tokens: int, include_usage: bool, hits: list | None) -> AsyncIterator[str]:
     exclude = None if include_usage else {"usage"}
 
-    def chunk(choices: list[ChunkChoice], usage: Usage | None = None) -> str:
-        return sse(ChatCompletionChunk(id=cid, choices=choices, created=created, model=body.model,
-                                       system_fingerprint=FINGERPRINT, usage=usage), exclude=exclude)
+    def chunk(choices: list[ChunkChoice], usage: Usage | None = None, **ours) -> str:
+        c = ChatCompletionChunk(id=cid, choices=choices, created=created, model=body.model,
+                                system_fingerprint=FINGERPRINT, usage=usage)
+        return sse({**c.model_dump(mode="json", exclude=exclude), **ours}) if ours else sse(c, exclude=exclude)
 
     completion = [0] * stream.n
+    first_text = ""  # choice 0's reply, for its citations
     try:
+        if hits is not None:
+            yield chunk([], tunelab_sources=sources_fields(hits, "")["tunelab_sources"])
         for i in range(stream.n):
             yield chunk([ChunkChoice(index=i, delta=ChoiceDelta(role="assistant", content=""))])
         async for i, ev in stream.events():
             completion[i] = ev.completion_tokens
+            if i == 0:
+                first_text += ev.text
             logprobs = token_logprobs(svc, [ev]) if body.logprobs and ev.token_id is not None else None
             if ev.text or logprobs is not None:
                 yield chunk([ChunkChoice(index=i, delta=ChoiceDelta(content=ev.text), logprobs=logprobs)])
             if ev.finish_reason is not None:
                 yield chunk([ChunkChoice(index=i, delta=ChoiceDelta(), finish_reason=ev.finish_reason)])
+        if hits is not None:
+            yield chunk([], tunelab_citations=sources_fields(hits, first_text)["tunelab_citations"])
         if include_usage:
             total = sum(completion)
             yield chunk([], Usage(prompt_tokens=prompt_tokens, completion_tokens=total,
