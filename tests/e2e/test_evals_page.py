@@ -1,8 +1,7 @@
 """The Evals page in a real browser: two evaluation runs stored in the dashboard's home compared
 side by side (metrics with deltas against the first column, a bar chart per metric, gate results,
 per-example outputs with the differing words highlighted), picked from the runs table; and the
-start form: its checks, the server's message on a gate it cannot parse, and an eval job run on the
-tiny model whose stored run then opens in the comparison."""
+start form: its checks, the server's message on a gate it cannot parse, and the eval job it submits."""
 
 from __future__ import annotations
 
@@ -105,12 +104,15 @@ def test_start_form_checks_then_runs_an_eval_job(watched, dashboard):
     form.locator('button[type="submit"]').click()
     page.locator("#eval-status a").wait_for()
     page.locator("#eval-jobs td", has_text="qa: tiny").first.wait_for()
-    page.locator("#eval-status .badge.succeeded").wait_for(timeout=180_000)
-    page.wait_for_url("**/evals#compare=eval-qa-*")
-    page.locator("#metrics table").wait_for()
-    assert "tiny (baseline)" in page.locator("#metrics").inner_text().lower()
-    assert page.locator("#gates .badge.pass").count() == 1
-    shot(page, "evals-job-done")
+    job_id = page.locator("#eval-status a").get_attribute("href").rsplit("/", 1)[-1]
+    with dashboard.client() as c:
+        job = c.get(f"/v1/jobs/{job_id}").json()
+        assert job["config"]["eval"]["models"] == ["tiny"] and job["config"]["eval"]["gate"] == ["f1 >= 0"]
+        assert job["config"]["eval"]["limit"] == 1
+        shot(page, "evals-job-submitted")
+        # running it is the job worker's part (tests/integration/test_jobs_worker.py); free the shared worker
+        c.post(f"/v1/jobs/{job_id}/cancel")
+    page.locator("#eval-status .badge.cancelled").wait_for(timeout=60_000)
 
 
 def test_phone_width(chromium, dashboard, stored):

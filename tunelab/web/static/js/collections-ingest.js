@@ -1,9 +1,11 @@
-// The ingest form: files uploaded from this browser (POST /v1/rag/uploads, one request per file so
-// each stays under the server's body limit) and/or paths on the server, then one ingest job
-// (POST /v1/jobs kind ingest) followed until it ends, with each source's counts.
+// The ingest form: files uploaded from this browser (POST /v1/rag/uploads) and/or paths on the
+// server, then one ingest job (POST /v1/jobs kind ingest) followed until it ends, with each
+// source's counts.
 import { api, badge, clear, el, table } from "/static/js/app.js";
 import { NAME_RE, NAME_RULE, clearFieldErrors, followJob, jobLink, showFieldErrors, showServerError }
   from "/static/js/registry-common.js";
+
+const BATCH = 3 * 1024 * 1024;
 
 function intField(form, name, min, errors) {
   const raw = form.elements[name].value.trim();
@@ -39,12 +41,21 @@ export function ingestForm(form, { onDone }) {
     return { errors, config, files };
   }
 
+  // Files go in batches of at most BATCH bytes (one folder each on the server), under the
+  // server's default 4 MiB body limit; a larger file goes alone and gets the server's message.
   async function upload(files) {
+    const batches = [];
+    for (const file of files) {
+      const last = batches[batches.length - 1];
+      if (last && last.bytes + file.size <= BATCH) { last.files.push(file); last.bytes += file.size; }
+      else batches.push({ files: [file], bytes: file.size });
+    }
     const paths = [];
-    for (const [i, file] of files.entries()) {
-      clear(status, `uploading ${i + 1} of ${files.length}: ${file.name}`);
+    for (const [i, batch] of batches.entries()) {
+      clear(status, `uploading ${batch.files.length} file${batch.files.length > 1 ? "s" : ""}` +
+        (batches.length > 1 ? ` (part ${i + 1} of ${batches.length})` : ""));
       const data = new FormData();
-      data.append("files", file, file.name);
+      for (const file of batch.files) data.append("files", file, file.name);
       const r = await api("/v1/rag/uploads", { method: "POST", form: data });
       paths.push(...r.data.map(f => f.path));
     }

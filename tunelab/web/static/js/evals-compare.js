@@ -109,8 +109,9 @@ export function renderComparison(c, els) {
   renderCharts(els.charts, c, names);
   renderGates(els.gates, c.runs);
   let shown = PAGE;
+  els.onlyDiff.closest("label").hidden = c.columns.length < 2; // one column: nothing to differ from
   const draw = () => {
-    const onlyDiff = els.onlyDiff.checked;
+    const onlyDiff = els.onlyDiff.checked && c.columns.length > 1;
     const base = key(c.columns[0]);
     const list = c.examples.filter(ex => !onlyDiff || c.columns.slice(1).some(col =>
       differs(outText(ex.outputs[base]), outText(ex.outputs[key(col)]))));
