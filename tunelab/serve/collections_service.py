@@ -25,7 +25,7 @@ from tunelab.rag.search import Searcher
 from tunelab.rag.vectors import forget_embedded_clients
 from tunelab.serve import collections_protocol as p
 from tunelab.settings import Settings
-from tunelab.store import COLLECTIONS, Store
+from tunelab.store import Store
 
 MAX_DOCUMENTS = 500
 MAX_REPORTS = 50
@@ -60,13 +60,14 @@ class CollectionsService:
 
     def detail(self, name: str) -> p.CollectionDetail:
         info = self.registry.get(name)  # UnknownCollectionError listing the collections
-        docs = sorted(COLLECTIONS.document_states(self.store, info.id))[:MAX_DOCUMENTS]
+        docs = sorted(self.registry.document_states(info).items())[:MAX_DOCUMENTS]
         reports = self.registry.reports(info)[-MAX_REPORTS:][::-1]
         return p.CollectionDetail(
             name=info.name, embedding_model=info.embedding_model, dimension=info.dimension,
             documents=self.registry.count_documents(info), settings=json_safe(info.settings),
             created_at=info.created_at,
-            document_list=[p.CollectionDocument(source=s, content_hash=h, chunks=n or 0) for s, h, _, n in docs],
+            document_list=[p.CollectionDocument(source=source, content_hash=d.content_hash, chunks=d.num_chunks or 0)
+                           for source, d in docs],
             reports=[p.IngestReport(**r) for r in reports])
 
     # -- search ----------------------------------------------------------------------------------
