@@ -62,6 +62,7 @@ export function mergeForm(form, choices, { taken, onQueued }) {
     try {
       const job = await api("/v1/jobs", { method: "POST", body: { kind: "merge", config } });
       form.elements.name.value = "";
+      choices.querySelectorAll("input").forEach(i => { if (i.type === "checkbox") i.checked = false; else i.value = ""; });
       onQueued(job);
     } catch (err) {
       showServerError(form, err, p => (p === "weights" ? "adapters" : p));
