@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tunelab.config_files import apply_overrides, read_yaml_mapping
+from tunelab.eval.gate import parse_gate
 
 TASKS = ("classify", "extract", "qa", "preference", "retrieval")
 
@@ -107,6 +108,13 @@ class EvalConfig(_Strict):
         if any(not v for v in cleaned):
             raise ValueError("entries must not be empty")
         return cleaned
+
+    @field_validator("gate")
+    @classmethod
+    def _gates_parse(cls, values: list[str]) -> list[str]:
+        for text in values:  # a typo is refused when the run is asked for, not after its models ran
+            parse_gate(text)
+        return values
 
     @model_validator(mode="after")
     def _combinations(self) -> EvalConfig:

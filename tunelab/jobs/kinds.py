@@ -5,8 +5,8 @@ is submitted, with the same messages the CLI gives for the same mistake, and ret
 Inputs: train {"recipe": {...recipe fields...}, "eval_after"?: {...}} (or {"resume": RUN_ID}; eval_after:
 the follow-up evaluation of the new adapter against its parent, see `jobs.eval_after`); eval {"eval": {...eval
 config fields...}}; ingest {"sources": [...], "collection": NAME, ...}; merge {"adapters": [...],
-"name": NAME, "weights"?, "method"?, "density"?}; export {"adapter": NAME, "out": PATH, "merged"?};
-quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}.
+"name": NAME, "weights"?, "method"?, "density"?}; export {"adapter": NAME, "out"? (default:
+<home>/exports/NAME), "merged"?}; quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class MergeInput(_Input):
 
 class ExportInput(_Input):
     adapter: str = Field(min_length=1)
-    out: str = Field(min_length=1)
+    out: str | None = Field(default=None, min_length=1, description="Default: <home>/exports/ADAPTER.")
     merged: bool = False
 
 
@@ -161,12 +161,20 @@ def _eval(config: dict, settings: Settings) -> dict:
     return {"eval": cfg.model_dump(mode="json")}
 
 
+def _export(config: dict, settings: Settings) -> dict:
+    out = _typed(ExportInput, "export", config)
+    if out["out"] is None:  # a client that does not know the server's folders still gets a place
+        suffix = "-merged" if out["merged"] else ""
+        out["out"] = str(settings.home / "exports" / (out["adapter"] + suffix))
+    return out
+
+
 VALIDATORS = {
     "train": _train,
     "eval": _eval,
     "ingest": lambda c, s: _typed(IngestInput, "ingest", c),
     "merge": lambda c, s: _typed(MergeInput, "merge", c),
-    "export": lambda c, s: _typed(ExportInput, "export", c),
+    "export": _export,
     "quickstart": lambda c, s: _typed(QuickstartInput, "quickstart", c),
 }
 KINDS = tuple(VALIDATORS)

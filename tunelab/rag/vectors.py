@@ -71,6 +71,17 @@ def _client(url: str | None, path: Path):
     return client
 
 
+def forget_embedded_clients() -> None:
+    """Make the next embedded client read the store from disk. Chroma keeps one client state per
+    folder in a process, with each collection's vector index in memory: vectors another process
+    added later (an ingest job) stay invisible to it. Clients made before keep working on what they
+    had; a long-lived reader (the server) calls this before it reopens a collection that changed.
+    TuneLab never closes a Chroma client: closing an old one after this would stop the new state."""
+    from chromadb.api.shared_system_client import SharedSystemClient  # lazy: chromadb is slow to import
+
+    SharedSystemClient.clear_system_cache()
+
+
 class VectorStore:
     """A Chroma client: the server at `url`, or the embedded store in `path`."""
 

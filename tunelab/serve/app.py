@@ -11,6 +11,7 @@ upstream client, and puts one service object per concern on `app.state`:
   jobs        JobService (/v1/jobs: the job queue)
   control     ControlService (/v1/datasets, runs, adapters/{name}, evals, collections)
   feedback    FeedbackService (/v1/feedback: ratings, edits, choices -> preference datasets, DPO jobs)
+  collections CollectionsService (/v1/collections/{name}, its search, /v1/rag/uploads)
 
 Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
 """
@@ -37,6 +38,7 @@ from tunelab.models.embeddings import sentence_embedder
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
+from tunelab.serve.collections_service import CollectionsService
 from tunelab.serve.control_service import ControlService
 from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.serve.errors import install_error_handlers
@@ -106,6 +108,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.jobs = JobService(store, settings)
         app.state.control = ControlService(store, settings)
         app.state.feedback = FeedbackService(store, settings, app.state.jobs, base.name)
+        app.state.collections = CollectionsService(store, settings)
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)

@@ -47,6 +47,8 @@ def test_unknown_key_names_the_file_and_the_key(tmp_path):
     ({"task": "qa", "models": ["a"], "attributes": ["Color"]}, "for task extract only"),
     ({"task": "qa", "models": ["a"], "taxonomy": "t.txt"}, "for task classify only"),
     ({"task": "qa", "models": ["a", " "]}, "must not be empty"),
+    ({"task": "qa", "models": ["a"], "gate": ["f1 >= baseline +"]}, "gate: gate 'f1 >= baseline +': it ends too early"),
+    ({"task": "qa", "models": ["a"], "gate": ["f1 baseline"]}, "gate: gate 'f1 baseline'"),
 ])
 def test_bad_combinations_are_refused(data, message):
     with pytest.raises(EvalConfigError) as err:

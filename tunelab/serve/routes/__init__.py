@@ -4,12 +4,14 @@ the answer. `ROUTERS` is what `create_app` mounts."""
 from tunelab.serve.routes import (
     adapters,
     chat,
+    collections,
     completions,
     control,
     embeddings,
     feedback,
     health,
     jobs,
+    lineage,
     metrics,
     models,
     settings,
@@ -17,6 +19,7 @@ from tunelab.serve.routes import (
 )
 
 ROUTERS = [health.router, metrics.router, models.router, chat.router, completions.router, embeddings.router,
-           adapters.router, tasks.router, jobs.router, control.router, feedback.router, settings.router]
+           adapters.router, tasks.router, jobs.router, control.router, feedback.router, settings.router,
+           lineage.router, collections.router]
 
 __all__ = ["ROUTERS"]
