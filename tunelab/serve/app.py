@@ -113,7 +113,8 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
         app.state.tasks = TasksService(app.state.generation, settings, store,
-                                       embedder=embedding_service.embedder if embedding_service else None)
+                                       embedder=embedding_service.embedder if embedding_service else None,
+                                       collections=app.state.collections)
         log.info("serving %s with the %s engine", base.name, gen_engine.kind)
         job_workers = start_embedded(store, settings, workers) if workers else None
         try:

@@ -99,6 +99,11 @@ class CollectionsService:
         self._searchers[name] = (stamp, searcher, embedder)
         return searcher
 
+    def searcher(self, name: str) -> Searcher:
+        """The collection's Searcher (dense too), reopened when an ingest has changed it since."""
+        with self._lock:
+            return self._searcher(name, dense=True)
+
     def search(self, name: str, req: p.SearchRequest) -> p.SearchResult:
         filters = Filters(**req.filters) if req.filters else None  # ValueError -> 400
         start = time.perf_counter()

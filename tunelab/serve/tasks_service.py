@@ -30,8 +30,10 @@ from tunelab.tasks.model import EngineTaskModel, TaskModel, TaskModelError, Upst
 
 
 class TasksService:
-    def __init__(self, generation: GenerationService, settings: Settings, store: Store, embedder=None) -> None:
+    def __init__(self, generation: GenerationService, settings: Settings, store: Store, embedder=None,
+                 collections=None) -> None:
         self.generation, self.settings, self.store = generation, settings, store
+        self.collections = collections  # the CollectionsService, whose searchers follow ingests
         self.embedder = embedder  # the server's SentenceEmbedder, reused for the category index
         self._taxonomy = None
         self._index = None
@@ -110,16 +112,19 @@ class TasksService:
     # -- RAG ----------------------------------------------------------------------------------------
 
     async def searcher(self, collection: str):
-        """The collection's Searcher, opened once; 404 listing the collections when it does not exist."""
-
-        if collection not in self._searchers:
-            try:
+        """The collection's Searcher; 404 listing the collections when it does not exist. With the
+        server's collections service, the one it keeps (reopened after an ingest job changed the
+        collection); without, opened once."""
+        try:
+            if self.collections is not None:
+                return await anyio.to_thread.run_sync(self.collections.searcher, collection)
+            if collection not in self._searchers:
                 self._searchers[collection] = await anyio.to_thread.run_sync(
                     lambda: Searcher.open(collection, settings=self.settings, store=self.store))
-            except UnknownCollectionError as exc:
-                raise NotFoundError(f"Collection '{collection}' does not exist. Collections: "
-                                    f"{', '.join(exc.known) or 'none (tunelab ingest PATH --collection NAME)'}.",
-                                    param="collection", code="collection_not_found") from None
+        except UnknownCollectionError as exc:
+            raise NotFoundError(f"Collection '{collection}' does not exist. Collections: "
+                                f"{', '.join(exc.known) or 'none (tunelab ingest PATH --collection NAME)'}.",
+                                param="collection", code="collection_not_found") from None
         return self._searchers[collection]
 
     async def retrieve(self, collection: str, query: str, *, k: int, mode: str = "hybrid", filters=None):
