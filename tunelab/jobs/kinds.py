@@ -5,7 +5,8 @@ is submitted, with the same messages the CLI gives for the same mistake, and ret
 Inputs: train {"recipe": {...recipe fields...}} (or {"resume": RUN_ID}); eval {"eval": {...eval
 config fields...}}; ingest {"sources": [...], "collection": NAME, ...}; merge {"adapters": [...],
 "name": NAME, "weights"?, "method"?, "density"?}; export {"adapter": NAME, "out": PATH, "merged"?};
-quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}.
+quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}; generate_data {"sources": [...],
+"kind", "n", "name", "model"?, ...the other `GenerateConfig` fields}.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tunelab.datagen.config import GenerateConfig
 from tunelab.eval.config import eval_config_from
 from tunelab.settings import Settings
 from tunelab.train.config import parse_config
@@ -67,7 +69,7 @@ class QuickstartInput(_Input):
     limit: int = Field(default=50, ge=0)
 
 
-def _typed(model: type[_Input], kind: str, config: dict) -> dict:
+def _typed(model: type[BaseModel], kind: str, config: dict) -> dict:
     try:
         return model.model_validate(config).model_dump(mode="json")
     except ValidationError as exc:
@@ -111,6 +113,7 @@ VALIDATORS = {
     "merge": lambda c, s: _typed(MergeInput, "merge", c),
     "export": lambda c, s: _typed(ExportInput, "export", c),
     "quickstart": lambda c, s: _typed(QuickstartInput, "quickstart", c),
+    "generate_data": lambda c, s: _typed(GenerateConfig, "generate_data", c),
 }
 KINDS = tuple(VALIDATORS)
 
