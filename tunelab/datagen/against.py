@@ -17,7 +17,7 @@ from typing import Any
 
 from tunelab.data.errors import DatasetError
 from tunelab.data.readers import SUFFIXES, read_rows
-from tunelab.data.record_text import full_text
+from tunelab.data.records import record_to_row
 from tunelab.data.registry import DatasetRegistry
 from tunelab.datagen.errors import DatagenError
 from tunelab.settings import Settings
@@ -73,7 +73,7 @@ def against_texts(spec: str, settings: Settings, store: Store) -> list[str]:
         return _file_texts(path, split, spec)
     registry = DatasetRegistry(store, settings)
     if not split and spec in registry.names():
-        return [full_text(r) for r in registry.load(spec)]
+        return [t for r in registry.load(spec) for t in strings(record_to_row(r))]
     raise DatagenError(f"--against {spec}: not TASK:SPLIT (tasks {', '.join(TASK_FILES)}; splits "
                        f"{', '.join(SPLITS)}), a file (optionally FILE:SPLIT) or a registered dataset "
                        f"({', '.join(registry.names()) or 'none yet'}).")
