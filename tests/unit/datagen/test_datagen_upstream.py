@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fake_chat_server import FakeChatServer, HTTPError
 from typer.testing import CliRunner
@@ -22,11 +23,15 @@ from tunelab.datagen.config import GenerateConfig
 from tunelab.datagen.errors import DatagenError, GenerationStopped
 from tunelab.datagen.generate import generate_dataset
 from tunelab.datagen.prompts import WRITER
+from tunelab.datagen.sources import load_chunks
 from tunelab.jobs.kinds import JobConfigError
 from tunelab.jobs.runner import run_job
 from tunelab.jobs.service import JobService
+from tunelab.rag import ingest
+from tunelab.rag.chunk import ChunkConfig
 from tunelab.settings import Settings
-from tunelab.store import JOBS
+from tunelab.store import JOBS, Store
+from tunelab.tasks.ecommerce.datasets import load_sample_products
 
 RETURNS = "# Returns\n\nYou can return any item within 30 days of delivery for a full refund.\n"
 SHIPPING = "# Shipping\n\nOrders ship within two business days from our warehouse in Leeds.\n\n" \
@@ -116,7 +121,6 @@ def failing_after(ok: int, state: dict):
 
 def test_a_failing_model_stops_after_its_retries_keeping_what_was_made_and_the_run_continues(home, docs):
     settings = Settings(upstream_retries=2)
-    from tunelab.store import Store
 
     store = Store(settings)
     state: dict = {"times": []}
@@ -183,3 +187,54 @@ def test_a_source_without_text_names_each_file_and_why(home, tmp_path):
     assert f"{folder / 'empty.pdf'}: not a readable PDF" in err
     missing = CliRunner().invoke(app, ["data", "generate", "--from", "nowhere", "--kind", "qa", "--n", "1", "--name", "x"])
     assert missing.exit_code == 2 and "nowhere: not a file or folder, a collection" in missing.stderr
+
+
+def test_rejected_answers_from_a_hotter_setting_are_labelled_so(settings, store, docs):
+    with FakeChatServer(lambda b: json.dumps({"response": f"t={b['temperature']}"}) if b["messages"][0]["content"] !=
+                        WRITER else hosted(b)) as server:
+        spec = server.register(store)
+        out = run(generate_dataset(GenerateConfig(sources=[str(docs / "returns.md")], kind="preference", n=1,
+                                                  name="hot", model=spec, rejected="temperature", seed=7),
+                                   settings, store, progress=False))
+        hot = [b for b in server.requests if b["temperature"] == 1.5]
+    row = json.loads(Path(out.records_file).read_text())
+    assert row["chosen"][0]["content"] == "t=0.0" and row["rejected"][0]["content"] == "t=1.5"
+    assert row["meta"]["rejected_by"] == {"method": "temperature", "temperature": 1.5, "model": spec}
+    assert [b["seed"] for b in hot] == [7]
+    with pytest.raises(DatagenError, match="rejected=base needs an adapter"):
+        run(generate_dataset(GenerateConfig(sources=[str(docs)], kind="preference", n=1, name="b", model=spec,
+                                            rejected="base"), settings, store, progress=False))
+
+
+def test_the_catalogue_source_is_the_sample_train_split(settings, store):
+    chunks, failures = load_chunks(["catalogue"], settings, store, chunking=ChunkConfig(size=1200, overlap=0))
+    train = load_sample_products(split="train")
+    assert failures == [] and len(chunks) == len(train)  # one chunk a product; no test product leaks in
+    first = chunks[0]
+    assert first.source.endswith(f"products.jsonl#{train[0].id}") and first.text.startswith(train[0].title)
+    assert (first.start, first.end) == (0, len(first.text))  # a record's offsets index its product text
+    assert len(load_chunks(["catalogue:test"], settings, store, chunking=ChunkConfig())[0]) == \
+        len(load_sample_products(split="test"))
+
+
+class HashingEmbedder:
+    """A bag-of-words embedding made in the test (only the stored chunks matter here, not retrieval)."""
+
+    name, dimension = "hashing-16", 16
+
+    def embed(self, texts):
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                out[i, sum(map(ord, word)) % self.dimension] += 1.0
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_a_collection_source_gives_its_stored_chunks_located_in_their_files(settings, store, docs):
+
+    ingest([str(docs)], "policies", settings=settings, store=store, embedder=HashingEmbedder(), progress=False)
+    for spec in ("policies", "collection:policies"):
+        chunks, failures = load_chunks([spec], settings, store, chunking=ChunkConfig())
+        assert failures == [] and len(chunks) == 3
+        for c in chunks:
+            assert Path(c.source).read_text()[c.start:c.end] == c.text
