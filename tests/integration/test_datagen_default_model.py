@@ -41,7 +41,7 @@ def test_default_model_writes_instruction_records_from_two_documents(default_mod
     common.store.cache_clear()
     name = f"policies-{uuid.uuid4().hex[:6]}"
     out = CliRunner().invoke(app, ["data", "generate", "--from", str(docs), "--kind", "instruction", "--n", "4",
-                                   "--name", name, "--max-tokens", "40", "--question-tokens", "24"])
+                                   "--name", name, "--max-tokens", "32", "--question-tokens", "20"])
     common.settings.cache_clear()
     common.store.cache_clear()
     assert out.exit_code == 0, out.output
@@ -53,3 +53,4 @@ def test_default_model_writes_instruction_records_from_two_documents(default_mod
         assert Path(meta["source"]).read_text()[meta["start"]:meta["end"]] == meta["context"]
         assert user["content"].strip() and bot["content"].strip()
         assert guess_language(user["content"] + " " + bot["content"]) in ("English", None)
+    print("\n".join(json.dumps(r["messages"]) for r in rows))  # what the model wrote, for a reader of -s

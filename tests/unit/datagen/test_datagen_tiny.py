@@ -1,7 +1,8 @@
 """Generation mechanics on the tiny random model (a real engine, real llguidance constraints): every
 question and answer comes out of constrained JSON, however random the model (no item is skipped as
 cut or unparseable); each record's offsets point at its chunk in the source file (a CRLF file too);
-a run cancelled mid-way (Ctrl-C) keeps the records it wrote and a rerun continues from them."""
+a run cancelled mid-way (Ctrl-C) keeps the records it wrote and a rerun continues from them; an
+adapter's pairs take their rejected answers from its base model, on the same engine."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM
 
+from tunelab.adapters import AdapterRegistry
 from tunelab.data.registry import DatasetRegistry
 from tunelab.datagen.config import GenerateConfig
 from tunelab.datagen.generate import datagen_dir, generate_dataset
@@ -62,8 +67,8 @@ def test_a_cancelled_run_keeps_its_records_and_the_rerun_continues(tiny, setting
     async def cancel_after_first_record():
         task = asyncio.create_task(generate_dataset(cfg, settings, store, progress=False))
         while not (partial.exists() and len(partial.read_text().splitlines()) >= 2):  # header + one record
-            await asyncio.sleep(0.05)
-            assert not task.done()
+            await asyncio.sleep(0.01)  # a record takes tens of milliseconds at least: this sees the first
+            assert not task.done(), "the run finished before it could be cancelled"
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -75,3 +80,18 @@ def test_a_cancelled_run_keeps_its_records_and_the_rerun_continues(tiny, setting
     assert out.dataset.num_records == 3 and out.made_now == 3 - len(kept)
     rows = [json.loads(x) for x in Path(out.records_file).read_text().splitlines()]
     assert rows[: len(kept)] == [k["row"] for k in kept]  # the records made before the stop, unchanged
+
+
+def test_rejected_answers_from_the_base_model_of_an_adapter(tiny, settings, store, docs, tmp_path):
+    torch.manual_seed(7)
+    base = AutoModelForCausalLM.from_pretrained(tiny.path)
+    lora = tmp_path / "lora"
+    get_peft_model(base, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
+                                    init_lora_weights=False)).save_pretrained(lora)
+    AdapterRegistry(store, settings).register("tiny-shop", kind="lora", path=lora, base_model="tiny")
+    cfg = GenerateConfig(sources=[str(docs / "care.md")], kind="preference", n=2, name="pairs", rejected="base",
+                         **{**SMALL, "model": "tiny-shop"})
+    out = asyncio.run(generate_dataset(cfg, settings, store, progress=False))
+    rows = [json.loads(x) for x in Path(out.records_file).read_text().splitlines()]
+    assert len(rows) == 2 and all(r["meta"]["rejected_by"] == {"method": "base", "model": "tiny"} for r in rows)
+    assert all(r["meta"]["model"] == "tiny-shop" and r["chosen"] != r["rejected"] for r in rows)

@@ -105,6 +105,8 @@ def test_qa_records_use_the_qa_format_with_their_chunk_as_the_source(settings, s
     assert user.startswith("[QA]") and "[1] # Returns\n\nYou can return any item" in user
     assert user.endswith("Question: What does the Returns page say?")
     assert json.loads(reply) == {"answerable": True, "answer": "From the page: Returns.", "citations": [1]}
+    shown = CliRunner().invoke(app, ["data", "show", "qa"]).stdout
+    assert f"made:    qa records by {spec} from {docs / 'returns.md'} ({out.records_file})" in shown
 
 
 def failing_after(ok: int, state: dict):
