@@ -1,6 +1,6 @@
 """`tunelab data validate FILE`: load a dataset the way training will, and say what is in it or
 exactly which file, line and field is wrong. `tunelab data add | list | show | rm`: the registered
-datasets that training refers to by name."""
+datasets that training refers to by name. `generate` and `curate` live in `cli/datagen.py`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from tunelab.cli import datagen
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import print_error, user_errors
 from tunelab.data import FORMATS, DatasetError, dataset_hash, dataset_stats, load_dataset, load_llamafactory
@@ -20,6 +21,8 @@ from tunelab.data.registry import DatasetRegistry
 from tunelab.models.tokenizer import load_tokenizer, token_counter
 
 app = typer.Typer(no_args_is_help=True)
+app.command("generate")(datagen.generate)
+app.command("curate")(datagen.curate)
 
 
 @app.callback()
@@ -144,6 +147,15 @@ def show(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
                   f"(from {st.get('source_format')} file {escape(d.source)})", soft_wrap=True)
     console.print(f"  copy:    {escape(d.path)}", soft_wrap=True)
     console.print(f"  sha256:  {d.content_hash}")
+    lineage = st.get("lineage") or {}
+    if lineage.get("generated_from"):
+        console.print(f"  made:    {lineage.get('kind')} records by {escape(str(lineage.get('model')))} from "
+                      f"{escape(', '.join(lineage['generated_from']))} ({escape(str(lineage.get('records_file')))})",
+                      soft_wrap=True)
+    if lineage.get("curated_from"):
+        steps = ", ".join(f"{s['step']} {s['removed']}" for s in lineage.get("steps", []) if s.get("removed"))
+        console.print(f"  curated: from {escape(str(lineage['curated_from']))}, kept {lineage.get('kept')} of "
+                      f"{lineage.get('input_records')} (removed: {escape(steps or 'none')})", soft_wrap=True)
     if st.get("skipped"):
         console.print(f"  skipped: {st['skipped']} invalid records when added")
     if len(st.get("kinds", {})) > 1:

@@ -108,11 +108,14 @@ class DatasetRegistry:
         tokenizer_name: str | None = None,
         source: str | None = None,
         provenance: dict | None = None,
+        lineage: dict | None = None,
     ) -> RegisteredDataset:
         """Load `path`, copy it normalised under the home dir and register it as `name`. Lengths in
         `stats` are in tokens of `tokenizer` (``str -> sequence``) when given, else characters.
         `source`: what to record as where it came from (default: the file's absolute path; an upload
-        names its file); `provenance`: what the records were made from, kept for lineage. Raises DatasetError for an invalid file (nothing is written or registered then)."""
+        names its file); `provenance`: what the records were made from (feedback ids), `lineage`: how it
+        was made (generated from documents, curated from a dataset), kept as `stats["lineage"]`. Raises
+        DatasetError for an invalid file (nothing is written or registered then)."""
         self._check_new_name(name)
         loaded = load_dataset(path, format, skip_invalid=skip_invalid)
         records = loaded.records
@@ -121,6 +124,8 @@ class DatasetRegistry:
             length_unit="tokens" if tokenizer else "characters", tokenizer=tokenizer_name if tokenizer else None,
             source_format=loaded.format, skipped=loaded.report.skipped, skip_reasons=list(loaded.report.reasons),
         )
+        if lineage is not None:
+            stats["lineage"] = lineage
         final = self.path_for(name)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.partial")

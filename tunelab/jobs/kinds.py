@@ -6,7 +6,8 @@ Inputs: train {"recipe": {...recipe fields...}, "eval_after"?: {...}} (or {"resu
 the follow-up evaluation of the new adapter against its parent, see `jobs.eval_after`); eval {"eval": {...eval
 config fields...}}; ingest {"sources": [...], "collection": NAME, ...}; merge {"adapters": [...],
 "name": NAME, "weights"?, "method"?, "density"?}; export {"adapter": NAME, "out"? (default:
-<home>/exports/NAME), "merged"?}; quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}.
+<home>/exports/NAME), "merged"?}; quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}; generate_data {"sources": [...],
+"kind", "n", "name", "model"?, ...the other `GenerateConfig` fields}.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tunelab.datagen.config import GenerateConfig
 from tunelab.eval.config import eval_config_from
 from tunelab.eval.gate import GateError, check_metrics_known, parse_gate
 from tunelab.eval.tasks import get_task
@@ -71,7 +73,7 @@ class QuickstartInput(_Input):
     limit: int = Field(default=50, ge=0)
 
 
-def _typed(model: type[_Input], kind: str, config: dict) -> dict:
+def _typed(model: type[BaseModel], kind: str, config: dict) -> dict:
     try:
         return model.model_validate(config).model_dump(mode="json")
     except ValidationError as exc:
@@ -176,6 +178,7 @@ VALIDATORS = {
     "merge": lambda c, s: _typed(MergeInput, "merge", c),
     "export": _export,
     "quickstart": lambda c, s: _typed(QuickstartInput, "quickstart", c),
+    "generate_data": lambda c, s: _typed(GenerateConfig, "generate_data", c),
 }
 KINDS = tuple(VALIDATORS)
 

@@ -185,9 +185,27 @@ def run_quickstart_job(ctx: Context) -> None:
     ctx.print(f"quickstart done in {out.duration_s / 60:.1f} min: {out.summary}")
 
 
+def run_generate_data(ctx: Context) -> None:
+    from tunelab.datagen.config import GenerateConfig  # lazy: only a generate_data job needs datagen
+    from tunelab.datagen.errors import GenerationStopped  # lazy: only a generate_data job needs datagen
+    from tunelab.datagen.generate import generate_dataset  # lazy: only a generate_data job needs datagen
+
+    cfg = GenerateConfig.model_validate(ctx.job.config)
+    try:
+        out = asyncio.run(generate_dataset(cfg, ctx.settings, ctx.store, console=ctx.console))
+    except GenerationStopped as exc:  # what was made stays; a retry of the job continues it
+        ctx.result(made=exc.made, partial=exc.partial)
+        raise
+    for f in out.failures[:20]:
+        ctx.print(f"skipped source {f.source}: {f.reason}")
+    ctx.result(dataset=out.dataset.name, records=out.dataset.num_records, records_file=out.records_file,
+               made_now=out.made_now, skipped=out.skipped)
+    ctx.print(f"dataset {out.dataset.name}: {out.dataset.num_records} {cfg.kind} records ({out.records_file})")
+
+
 KINDS: dict[str, Callable[[Context], None]] = {
     "train": run_train, "eval": run_eval_job, "ingest": run_ingest, "merge": run_merge, "export": run_export,
-    "quickstart": run_quickstart_job,
+    "quickstart": run_quickstart_job, "generate_data": run_generate_data,
 }
 
 

@@ -19,7 +19,7 @@ class _Model(BaseModel):
 # -- jobs ----------------------------------------------------------------------------------------------
 
 class JobSubmitRequest(_Model):
-    kind: str = Field(description="train, eval, ingest, merge, export or quickstart.")
+    kind: str = Field(description="train, eval, ingest, merge, export, quickstart or generate_data.")
     config: dict[str, Any] = Field(default_factory=dict, description="The job's input for its kind.")
     priority: int = Field(default=0, description="Higher runs first; equal priorities run in queue order.")
 

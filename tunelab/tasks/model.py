@@ -1,8 +1,9 @@
 """What a task function needs from a model, whatever serves it.
 
-`TaskModel.complete` runs one chat turn at temperature 0, optionally constrained (JSON schema,
-choice, regex); `TaskModel.score` gives the log-likelihood of candidate replies (total, or per token
-with `mean`), or None where the backend cannot (a remote API). Backends: `EngineTaskModel` (a local generation engine: the base
+`TaskModel.complete` runs one chat turn, at temperature 0 unless asked otherwise (data generation
+samples, seeded), optionally constrained (JSON schema, choice, regex); `TaskModel.score` gives the
+log-likelihood of candidate replies (total, or per token with `mean`), or None where the backend
+cannot (a remote API). Backends: `EngineTaskModel` (a local generation engine: the base
 model or one of its adapters) and `UpstreamTaskModel` (any OpenAI-compatible server).
 """
 
@@ -27,7 +28,8 @@ class TaskModel(Protocol):
     name: str  # how reports and responses name it (base model name, adapter name, upstream/model)
 
     async def complete(self, messages: list[dict], *, max_tokens: int = 256,
-                       constraint: Constraint | None = None) -> str: ...
+                       constraint: Constraint | None = None, temperature: float = 0.0,
+                       seed: int | None = None) -> str: ...
 
     async def score(self, messages: list[dict], options: list[str], *,
                     mean: bool = False) -> list[float] | None: ...
@@ -77,7 +79,8 @@ class EngineTaskModel:
         return ids + ([end] if end is not None else [])
 
     async def complete(self, messages: list[dict], *, max_tokens: int = 256,
-                       constraint: Constraint | None = None) -> str:
+                       constraint: Constraint | None = None, temperature: float = 0.0,
+                       seed: int | None = None) -> str:
         ids = self.prompt_ids(messages)
         if constraint is not None and constraint.kind == "choice" and constraint.choices:
             # The answer is a whole choice whatever max_tokens says: room for the longest one (and a few
@@ -89,7 +92,7 @@ class EngineTaskModel:
             raise TaskModelError(f"The prompt has {len(ids)} tokens; {self.name}'s context is "
                                  f"{self.loaded.context_length}. Shorten the input.")
         req = GenRequest(request_id=uuid.uuid4().hex[:16], prompt_ids=ids,
-                         params=SamplingParams(temperature=0.0, max_tokens=min(max_tokens, room)),
+                         params=SamplingParams(temperature=temperature, seed=seed, max_tokens=min(max_tokens, room)),
                          adapter=self.adapter, constraint=constraint)
         while True:
             text, finish = [], None
@@ -160,16 +163,17 @@ def unwrap(text: str, constraint: Constraint | None, kind: str = "openai") -> st
 
 class UpstreamTaskModel:
     """A model on an OpenAI-compatible server (vLLM, OpenAI, Ollama, another TuneLab): `complete`
-    posts /v1/chat/completions at temperature 0; `score` is None (no prompt log-probabilities)."""
+    posts /v1/chat/completions (temperature 0 unless asked otherwise); `score` is None (no prompt log-probabilities)."""
 
     def __init__(self, client, upstream, remote_model: str, *, name: str | None = None) -> None:
         self.client, self.upstream, self.remote_model = client, upstream, remote_model
         self.name = name or f"{upstream.name}/{remote_model}"
 
     async def complete(self, messages: list[dict], *, max_tokens: int = 256,
-                       constraint: Constraint | None = None) -> str:
-        body = {"model": self.remote_model, "messages": messages, "temperature": 0, "max_tokens": max_tokens,
-                **response_format_for(constraint, self.upstream.kind)}
+                       constraint: Constraint | None = None, temperature: float = 0.0,
+                       seed: int | None = None) -> str:
+        body = {"model": self.remote_model, "messages": messages, "temperature": temperature, "max_tokens": max_tokens,
+                **({"seed": seed} if seed is not None else {}), **response_format_for(constraint, self.upstream.kind)}
         try:
             data = await self.client.post_json(self.upstream, "/chat/completions", body)
         except Exception as exc:  # UpstreamError carries its own message
