@@ -10,6 +10,8 @@ upstream client, and puts one service object per concern on `app.state`:
   sessions    SessionCodec (the dashboard's login cookies and CSRF tokens)
   jobs        JobService (/v1/jobs: the job queue)
   control     ControlService (/v1/datasets, runs, adapters/{name}, evals, collections)
+  dataset_views  DatasetViews (/v1/datasets/{name}/records and /stats)
+  recipes     RecipesService (/v1/recipes: the training forms and their validation)
 
 Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
 """
@@ -37,11 +39,13 @@ from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.control_service import ControlService
+from tunelab.serve.dataset_views import DatasetViews
 from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.serve.errors import install_error_handlers
 from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
+from tunelab.serve.recipes_service import RecipesService
 from tunelab.serve.routes import ROUTERS
 from tunelab.serve.sessions import SessionCodec, load_secret
 from tunelab.serve.tasks_service import TasksService
@@ -103,6 +107,8 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.sessions = SessionCodec(load_secret(settings.ensure_home()), settings.session_ttl_s)
         app.state.jobs = JobService(store, settings)
         app.state.control = ControlService(store, settings)
+        app.state.dataset_views = DatasetViews(store, settings, base)
+        app.state.recipes = RecipesService(store, settings)
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
