@@ -56,7 +56,7 @@ def wait_steps(client, job_id: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
-def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboard, tmp_path):
+def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboard, tmp_path, chromium):
     page, _ = watched
     name = "bottles-" + uuid.uuid4().hex[:6]
     upload_through_the_page(page, dashboard.url, tmp_path, name)
@@ -65,19 +65,24 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     assert page.input_value("#f-dataset") == name
     for folded in ("Evaluation and checkpoints", "Output and tracking"):
         page.click(f"summary:has-text('{folded}')")
-    for field, value in [("base_model", "tiny"), ("max_steps", "24"), ("batch_size", "2"), ("max_seq_len", "64"),
+    for field, value in [("base_model", "tiny"), ("max_steps", "32"), ("batch_size", "2"), ("max_seq_len", "64"),
                          ("save_every", "8"), ("eval_every", "8"), ("adapter_name", name + "-sft")]:
         page.locator(f"#f-{field}").fill(value)
-    page.wait_for_function("document.getElementById('yaml').textContent.includes('max_steps: 24')")
+    page.wait_for_function("document.getElementById('yaml').textContent.includes('max_steps: 32')")
     page.click("#submit")
     page.wait_for_url("**/jobs/job-*", timeout=30_000)
     job_id = page.url.rsplit("/", 1)[1]
 
-    page.wait_for_function(f"{POINTS} >= 2", timeout=180_000)
-    first = page.evaluate(POINTS)
-    page.wait_for_function(f"{POINTS} > {first}", timeout=60_000)
-    second = page.evaluate(POINTS)
-    assert page.locator("#job-status").inner_text() == "running", "the chart grew while the job ran"
+    # Count the loss chart's points as they come, while the job says it is running: two counts.
+    page.wait_for_function(f"""() => {{
+        const n = {POINTS}, running = document.getElementById('job-status').textContent === 'running';
+        window.seen = window.seen || [];
+        if (running && n > 0 && !window.seen.includes(n)) window.seen.push(n);
+        return window.seen.length >= 2 || document.getElementById('job-status').textContent === 'succeeded';
+    }}""", timeout=180_000, polling=100)
+    seen = page.evaluate("window.seen")
+    assert len(seen) >= 2 and seen[1] > seen[0], f"the chart did not grow while the job ran: {seen}"
+    second = seen[-1]
     assert "train: step" in page.locator("#log").inner_text()
     shot(page, "job-running")
 
@@ -86,7 +91,7 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     page.wait_for_function(f"{POINTS} > {second} || "
                            "document.getElementById('job-status').textContent === 'succeeded'", timeout=120_000)
     page.wait_for_function("document.getElementById('job-status').textContent === 'succeeded'", timeout=180_000)
-    page.wait_for_function(f"{POINTS} === 24", timeout=30_000)
+    page.wait_for_function(f"{POINTS} === 32", timeout=30_000)
     assert page.locator("#log").inner_text().count("Registered lora adapter") == 1
     eval_points = page.evaluate("document.querySelector('#chart-loss').closest('figure').querySelectorAll"
                                 "('.u-series').length")
@@ -98,7 +103,15 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     shot(page, "job-log-scale", full_page=False)
     with dashboard.client() as c:
         run = c.get(f"/v1/runs/{c.get(f'/v1/jobs/{job_id}').json()['result']['run_id']}").json()
-    assert len(run["metrics"]["train_loss"]) == 24 and {"lr", "tokens_per_s"} <= set(run["metrics"])
+    assert len(run["metrics"]["train_loss"]) == 32 and {"lr", "tokens_per_s"} <= set(run["metrics"])
+
+    phone = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    small = phone.new_page()
+    small.goto(f"{dashboard.url}/jobs/{job_id}")
+    small.wait_for_function(f"{POINTS} === 32")
+    assert small.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(small, "job-phone-dark")
+    phone.close()
 
 
 def test_queue_reorder_cancel_retry_and_resume(watched, dashboard, tmp_path):
@@ -152,6 +165,15 @@ def test_queue_reorder_cancel_retry_and_resume(watched, dashboard, tmp_path):
         wait_steps(client, blocker["id"])  # a run that has trained a step is one worth resuming
         page.click(f'#queue tr[data-job="{blocker["id"]}"] button[data-action="cancel"]')
         wait_job(client, blocker["id"], {"cancelled"}, timeout=60)
+        # The next in line starts and fails (there is no such adapter): its page says why.
+        wait_job(client, a, {"failed"}, timeout=60)
+        page.goto(f"{dashboard.url}/jobs/{a}")
+        page.locator("#job-error:has-text(\"Unknown adapter 'nothing-a'\")").wait_for()
+        assert page.locator('#job-actions button[data-action="retry"]').count() == 1
+        page.wait_for_function("document.getElementById('log').textContent.includes('UnknownAdapterError')")
+        shot(page, "job-failed")
+
+        page.goto(dashboard.url + "/jobs")
         page.click("#status-filter button:has-text('cancelled')")
         resume = page.locator(f'#history tr[data-job="{blocker["id"]}"] button[data-action="resume"]')
         resume.click()
@@ -169,3 +191,11 @@ def test_queue_reorder_cancel_retry_and_resume(watched, dashboard, tmp_path):
         for job_id in [*waiting, blocker["id"]]:
             wait_job(client, job_id, DONE, timeout=60)
         client.close()
+
+
+def test_an_unknown_job_says_so(watched, dashboard):
+    page, watch = watched
+    watch.allow(404, r"/v1/jobs/job-nope$")
+    page.goto(dashboard.url + "/jobs/job-nope")
+    page.locator("#job:has-text(\"No job 'job-nope'\")").wait_for()
+    assert page.locator("#charts-card").is_hidden()

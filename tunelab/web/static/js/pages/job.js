@@ -9,9 +9,9 @@ import { DONE, actions, progress, summary } from "/static/js/jobs-actions.js";
 
 const $ = id => document.getElementById(id);
 const jobId = $("job").dataset.jobId;
-const MAX_LINES = 5000;
+const MAX_CHUNKS = 5000; // batches of lines kept in the page (a long log drops its oldest)
 const state = { job: null, run: null, runId: null, source: null, lastId: 0, sinceOpen: 0, lines: 0,
-  started: null, refreshing: null, configShown: false };
+  refreshing: null, configShown: false, traceback: null, gone: false, runSeen: false };
 const charts = new MetricCharts($("charts"), {
   log: localStorage.getItem("tunelab.charts.log") === "1", onChange: noteCharts });
 $("log-scale").checked = charts.log;
@@ -47,7 +47,8 @@ function renderJob() {
   box.hidden = !j.error && !j.cancel_requested;
   clear(box, j.error ? [el("strong", {}, (j.error_type || "Error") + ": "), j.error]
     : j.cancel_requested && !DONE.has(j.status) ? "Cancel requested: a training job saves a checkpoint first." : null);
-  clear($("job-result"), Object.keys(j.result || {}).length ? JSON.stringify(j.result, null, 2) : "(nothing yet)");
+  clear($("job-result"), Object.keys(j.result || {}).length ? JSON.stringify(j.result, null, 2)
+    : DONE.has(j.status) ? "(none)" : "(nothing yet)");
   $("charts-card").hidden = j.kind !== "train";
   if (!state.configShown) showConfig(j);
 }
@@ -91,29 +92,63 @@ async function refreshJob(now = false) {
       if (state.job.result?.run_id) await loadRun(state.job.result.run_id);
       renderJob();
       if (!state.source && !DONE.has(state.job.status)) start();
-    } catch (err) { reportError(err); } finally { state.refreshing = null; }
+    } catch (err) {
+      if (err.status === 404 && !state.job) gone(err); else reportError(err);
+    } finally { state.refreshing = null; }
   })();
   return state.refreshing;
 }
 
+// No such job (or not this key's): say so in the page, and stop asking.
+function gone(err) {
+  stop();
+  clear($("job"), el("p", { class: "empty" }, err.message), el("a", { href: "/jobs" }, "All jobs →"));
+  for (const id of ["charts-card"]) $(id).hidden = true;
+  state.gone = true;
+}
+
+// A job knows its run's id before the run's row exists (the model is still loading): until a metric
+// event proves the row is there, look for it in the list of runs rather than ask for it and get a 404.
 async function loadRun(runId) {
   state.runId = runId;
-  try {
-    state.run = await api(`/v1/runs/${encodeURIComponent(runId)}`);
-    charts.setSeries(state.run.metrics);
-  } catch (err) {
-    if (err.status !== 404) throw err; // the run row appears with its first step
+  if (!state.runSeen) {
+    const runs = await api("/v1/runs?limit=500");
+    if (!runs.data.some(r => r.id === runId)) return;
+    state.runSeen = true;
   }
+  state.run = await api(`/v1/runs/${encodeURIComponent(runId)}`);
+  charts.setSeries(state.run.metrics);
 }
 
 // -- the log -----------------------------------------------------------------------------------------
 
+// A Python traceback in the log is folded under its last line (the error, which the job's card
+// also shows): the page never opens on a stack of frames, and one click shows them.
 function appendLog(lines) {
   const log = $("log");
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  log.append(lines.map(l => l + "\n").join(""));
+  let text = "";
+  const flush = () => { if (text) { log.append(text); text = ""; } };
+  for (const line of lines) {
+    const tb = state.traceback;
+    if (tb && /^\s/.test(line)) { tb.body.append(line + "\n"); tb.frames += 1; continue; }
+    if (tb) { // the first line after the frames: the exception itself
+      clear(tb.summary, line, el("span", { class: "muted" }, ` · traceback, ${tb.frames} lines`));
+      state.traceback = null;
+      continue;
+    }
+    if (line.startsWith("Traceback (most recent call last):")) {
+      flush();
+      const summary = el("summary", {}, "Traceback…"), body = el("div", { class: "frames" }, line + "\n");
+      log.append(el("details", { class: "traceback" }, summary, body));
+      state.traceback = { summary, body, frames: 1 };
+      continue;
+    }
+    text += line + "\n";
+  }
+  flush();
   state.lines += lines.length;
-  while (log.childNodes.length > MAX_LINES) log.firstChild.remove();
+  while (log.childNodes.length > MAX_CHUNKS) log.firstChild.remove();
   clear($("log-note"), `${state.lines} line${state.lines === 1 ? "" : "s"}`);
   if ($("follow-log").checked && atBottom) log.scrollTop = log.scrollHeight;
 }
@@ -138,7 +173,10 @@ function start() {
     log: (d, id) => { seen(id); queueLine(d.line); },
     metric: (d, id) => {
       seen(id);
-      if (d.run_id && d.run_id !== state.runId) { state.runId = d.run_id; refreshJob(); }
+      if (d.run_id && (d.run_id !== state.runId || !state.runSeen)) {
+        state.runId = d.run_id; state.runSeen = true; // a point of it: the run's row exists
+        refreshJob();
+      }
       if (state.run && d.step > state.run.step) state.run.step = d.step;
       charts.add(d.step, d.metrics);
       if (state.job) clear($("job-progress"), state.job.kind === "train" ? progress(state.run) : null, rate());
@@ -170,5 +208,5 @@ window.addEventListener("beforeunload", stop);
 
 (async () => {
   await refreshJob(true);
-  if (!state.source) start(); // a finished job too: its log and metrics are in its events
+  if (!state.source && !state.gone) start(); // a finished job too: its log and metrics are in its events
 })();
