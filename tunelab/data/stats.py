@@ -1,6 +1,6 @@
 """Simple dataset statistics: record counts by kind, label counts for classification, and length
-statistics (min / mean / p50 / p95 / max) in tokens of any tokenizer ``str -> list[int]`` (pass
-``list`` to count characters). Percentiles interpolate linearly between ranks (numpy's default)."""
+statistics (min / mean / p50 / p95 / max, a histogram) in tokens of any tokenizer ``str -> list[int]``
+(pass ``list`` to count characters). Percentiles interpolate linearly between ranks (numpy's default)."""
 
 from __future__ import annotations
 
@@ -72,3 +72,19 @@ def dataset_stats(records: Sequence[Record], tokenize: Tokenize | None = None) -
     labels = Counter(str(r.label) for r in records if r.kind == "classification")  # type: ignore[union-attr]
     lengths = length_stats([record_length(r, tokenize) for r in records]) if tokenize and records else None
     return DatasetStats(len(records), dict(kinds), dict(sorted(labels.items())), lengths)
+
+
+def length_histogram(lengths: Sequence[int], bins: int = 20) -> tuple[list[int], list[int]]:
+    """Lengths counted in at most `bins` equal-width integer bins: (edges, counts), bin i holding
+    edges[i] <= length < edges[i + 1]; len(edges) == len(counts) + 1. No lengths: ([], [])."""
+    if bins < 1:
+        raise ValueError("bins must be at least 1")
+    if not lengths:
+        return [], []
+    lo, hi = min(lengths), max(lengths)
+    width = max(1, -(-(hi - lo + 1) // bins))  # ceil: every length falls in one of `bins` bins
+    n = -(-(hi - lo + 1) // width)
+    counts = [0] * n
+    for x in lengths:
+        counts[(x - lo) // width] += 1
+    return [lo + i * width for i in range(n + 1)], counts

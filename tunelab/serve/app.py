@@ -12,6 +12,8 @@ upstream client, and puts one service object per concern on `app.state`:
   control     ControlService (/v1/datasets, runs, adapters/{name}, evals, collections)
   feedback    FeedbackService (/v1/feedback: ratings, edits, choices -> preference datasets, DPO jobs)
   collections CollectionsService (/v1/collections/{name}, its search, /v1/rag/uploads)
+  dataset_views  DatasetViews (/v1/datasets/{name}/records and /stats)
+  recipes     RecipesService (/v1/recipes: the training forms and their validation)
 
 Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
 """
@@ -40,12 +42,14 @@ from tunelab.models.loader import LoadedModel, load_model
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.collections_service import CollectionsService
 from tunelab.serve.control_service import ControlService
+from tunelab.serve.dataset_views import DatasetViews
 from tunelab.serve.embedding_service import EmbeddingService
 from tunelab.serve.errors import install_error_handlers
 from tunelab.serve.feedback_service import FeedbackService
 from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
+from tunelab.serve.recipes_service import RecipesService
 from tunelab.serve.routes import ROUTERS
 from tunelab.serve.sessions import SessionCodec, load_secret
 from tunelab.serve.tasks_service import TasksService
@@ -109,6 +113,8 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.control = ControlService(store, settings)
         app.state.feedback = FeedbackService(store, settings, app.state.jobs, base.name)
         app.state.collections = CollectionsService(store, settings)
+        app.state.dataset_views = DatasetViews(store, settings, base)
+        app.state.recipes = RecipesService(store, settings)
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
         app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)

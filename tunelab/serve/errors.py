@@ -3,7 +3,9 @@
 Routes and services raise `APIError` (or let a library error through); the handlers installed by
 `install_error_handlers` turn each into that body with the right status: request validation 400,
 unknown model/adapter/job/run/dataset/feedback 404, a job in the wrong state 409, a bad job config,
-dataset or feedback record 400 naming the field (`param`), a full queue 429 with Retry-After, anything unexpected 500.
+dataset or feedback record 400 naming the field (`param`; a dataset's file, line, record and reason
+also as `tunelab_file`, `tunelab_line`, `tunelab_record`, `tunelab_reason`), a full queue 429 with
+Retry-After, anything unexpected 500.
 """
 
 from __future__ import annotations
@@ -36,15 +38,19 @@ class APIError(Exception):
     type = "invalid_request_error"
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
-                 status: int | None = None, headers: dict[str, str] | None = None) -> None:
+                 status: int | None = None, headers: dict[str, str] | None = None,
+                 extra: dict | None = None) -> None:
         super().__init__(message)
         self.message, self.param, self.code = message, param, code
+        self.extra = extra or {}  # our own fields of the error object, each prefixed tunelab_
         if status is not None:
             self.status = status
         self.headers = headers or {}
 
     def body(self) -> dict:
-        return error_body(self.message, type=self.type, param=self.param, code=self.code)
+        body = error_body(self.message, type=self.type, param=self.param, code=self.code)
+        body["error"].update(self.extra)
+        return body
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
@@ -112,7 +118,10 @@ def from_exception(exc: BaseException) -> APIError:
     if isinstance(exc, JobConfigError):
         return APIError(str(exc), param=exc.field, code="invalid_job_config")
     if isinstance(exc, DatasetError):
-        return APIError(str(exc), param=exc.field, code="invalid_dataset")
+        # Where, as data too: a page shows the line against the file the user picked.
+        return APIError(str(exc), param=exc.field, code="invalid_dataset",
+                        extra={"tunelab_file": exc.file, "tunelab_line": exc.line, "tunelab_record": exc.record,
+                               "tunelab_reason": exc.reason})
     if isinstance(exc, FeedbackError):
         return APIError(str(exc), param=exc.field, code="invalid_feedback")
     if isinstance(exc, (ModelError, ValueError)):  # adapter that does not fit, unsupported constraint...

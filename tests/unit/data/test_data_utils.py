@@ -24,7 +24,7 @@ from tunelab.data import (
     train_val_split,
 )
 from tunelab.data.split import validation_size
-from tunelab.data.stats import length_stats, percentile
+from tunelab.data.stats import length_histogram, length_stats, percentile
 
 
 def texts(*values: str) -> list[TextRecord]:
@@ -171,3 +171,14 @@ def test_dataset_stats_with_a_tokenizer():
     assert (stats.lengths.min, stats.lengths.max, stats.lengths.p50, stats.lengths.mean) == (1, 5, 2, 2.6)
     assert dataset_stats(records).lengths is None
     assert dataset_stats([]).count == 0
+
+
+def test_length_histogram_bins_every_length_once():
+    assert length_histogram([3, 4, 4, 9, 12], bins=4) == ([3, 6, 9, 12, 15], [3, 0, 1, 1])
+    assert length_histogram([5, 5, 5], bins=10) == ([5, 6], [3])  # one distinct length: one bin of width 1
+    assert length_histogram([1, 2, 3], bins=10) == ([1, 2, 3, 4], [1, 1, 1])  # never wider than needed
+    assert length_histogram([], bins=5) == ([], [])
+    edges, counts = length_histogram(list(range(100)), bins=7)
+    assert len(counts) <= 7 and sum(counts) == 100 and edges[0] == 0 and edges[-1] > 99
+    with pytest.raises(ValueError):
+        length_histogram([1], bins=0)

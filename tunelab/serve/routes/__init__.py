@@ -7,6 +7,7 @@ from tunelab.serve.routes import (
     collections,
     completions,
     control,
+    datasets,
     embeddings,
     feedback,
     health,
@@ -14,12 +15,13 @@ from tunelab.serve.routes import (
     lineage,
     metrics,
     models,
+    recipes,
     settings,
     tasks,
 )
 
 ROUTERS = [health.router, metrics.router, models.router, chat.router, completions.router, embeddings.router,
            adapters.router, tasks.router, jobs.router, control.router, feedback.router, settings.router,
-           lineage.router, collections.router]
+           lineage.router, collections.router, datasets.router, recipes.router]
 
 __all__ = ["ROUTERS"]
