@@ -19,6 +19,7 @@ from tunelab.cli import (
     models,
     quickstart,
     rag,
+    scratch,
     serve,
     train,
     upstreams,
@@ -51,6 +52,7 @@ app.command("eval")(eval_cli.eval_command)
 app.add_typer(eval_cli.evals_app, name="evals")
 app.command("quickstart")(quickstart.quickstart)
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(scratch.app, name="scratch")
 app.command("worker")(jobs.worker)
 
 
