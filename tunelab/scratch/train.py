@@ -174,7 +174,7 @@ def train(model: nn.Module, examples: list[Example], cfg: TrainConfig, *, pad_id
             clip_grad_norm(params, cfg.max_grad_norm)
         opt.step(lr_at(step, cfg.lr, cfg.warmup_steps, cfg.steps))
         opt.zero_grad()
-        history.train_loss.append(float(loss))
+        history.train_loss.append(loss.item())
         done = step + 1
         if eval_examples and cfg.eval_every and (done % cfg.eval_every == 0 or done == cfg.steps):
             history.eval_loss.append((done, evaluate(model, eval_examples, pad_id=pad_id)))
