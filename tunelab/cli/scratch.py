@@ -15,6 +15,7 @@ import typer
 from tunelab.adapters import AdapterRegistry
 from tunelab.cli.chat import HELP, ChatSession
 from tunelab.cli.common import console, console_err, load, settings, store
+from tunelab.cli.errors import user_errors
 from tunelab.cli.generate import MaxTokensOpt, SeedOpt, TemperatureOpt, TopPOpt
 from tunelab.engine.generation import GenerationResult, SamplingParams, stream_text
 from tunelab.models.loader import LoadedModel
@@ -121,7 +122,8 @@ def generate(
     """Generate text from PROMPT with the scratch model (stdout as `tunelab generate` prints it)."""
 
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
-    pair = load_pair(model, adapter)
+    with user_errors():
+        pair = load_pair(model, adapter)
     tok = pair.scratch.tokenizer
     if chat:
         ids = tok(pair.scratch.chat_prompt([{"role": "user", "content": prompt}]), add_special_tokens=False)["input_ids"]
@@ -148,7 +150,8 @@ def chat(
     """Chat with the scratch model in the terminal (each answer's speed, and the engine's, on stderr)."""
 
     params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
-    pair = load_pair(model, adapter)
+    with user_errors():
+        pair = load_pair(model, adapter)
     pair.scratch.chat_prompt([{"role": "user", "content": "hi"}])  # no template: fail now, not mid-chat
     session = ChatSession(system)
     console.print(f"Chatting with the scratch [bold]{pair.model_name}[/]"

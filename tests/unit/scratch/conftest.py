@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from scratch_helpers import make_peft_adapter
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,8 @@ def ids(tiny_tokenizer) -> torch.Tensor:
             tiny_tokenizer("Wireless earbuds with noise cancel")["input_ids"]]
     n = min(len(r) for r in rows)
     return torch.tensor([r[:n] for r in rows])
+
+
+@pytest.fixture(scope="session")
+def peft_adapter_dir(tmp_path_factory, tiny_model_dir) -> Path:
+    return make_peft_adapter(tiny_model_dir, tmp_path_factory.mktemp("scratch-lora") / "a")

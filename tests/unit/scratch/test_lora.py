@@ -8,6 +8,7 @@ import pytest
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from peft.tuners.lora import Linear as PeftLinear
+from scratch_helpers import make_peft_adapter
 
 from tunelab.models.errors import ModelSourceError
 from tunelab.scratch.lora import LoRALinear, load_peft_adapter, lora_layers, merge_lora, save_peft_adapter, wrap_lora
@@ -64,21 +65,10 @@ def test_merge_and_unmerge():
     assert not ours.merged and torch.linalg.matrix_rank(ours.delta_weight()) <= 4
 
 
-def make_peft_adapter(model_dir, out, *, seed=1, **config):
+def test_whole_model_with_a_peft_adapter_matches_peft(tiny_scratch, tiny_model_dir, peft_adapter_dir, ids):
     from transformers import AutoModelForCausalLM
 
-    torch.manual_seed(seed)
-    base = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager")
-    config = {"r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj", "down_proj"], **config}
-    cfg = LoraConfig(init_lora_weights=False, **config)
-    get_peft_model(base, cfg).save_pretrained(out)
-    return out
-
-
-def test_whole_model_with_a_peft_adapter_matches_peft(tiny_scratch, tiny_model_dir, tmp_path, ids):
-    from transformers import AutoModelForCausalLM
-
-    folder = make_peft_adapter(tiny_model_dir, tmp_path / "a")
+    folder = peft_adapter_dir
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="eager")
     theirs = PeftModel.from_pretrained(base, str(folder), is_trainable=True)
     load_peft_adapter(tiny_scratch, folder)
