@@ -130,7 +130,11 @@ def generate(
     else:
         ids = tok(prompt)["input_ids"]
         sys.stdout.write(prompt)
-    text, stats = run_scratch(pair, ids, params)
+    try:
+        text, stats = run_scratch(pair, ids, params)
+    except KeyboardInterrupt:
+        console_err.print("\n[interrupted]", markup=False)
+        return
     sys.stdout.write("\n")
     sys.stdout.flush()
     report(pair, ids, params, text, stats, with_engine)

@@ -2,8 +2,8 @@
 
 Teaches: a LoRA layer computes W x + (alpha / r) * B (A x). A (r, in) starts random and B (out, r)
 starts at zero, so training begins exactly at the base model; only r * (in + out) numbers per layer
-are trained (about 1% of SmolLM2 at r = 8). `merge` folds the update into W (no extra cost at
-inference), `unmerge` takes it out again. Adapters load from and save to PEFT's folder format
+are trained (under 2% of SmolLM2 with every linear layer at r = 8). `merge` folds the update into W
+(no extra cost at inference), `unmerge` takes it out again. Adapters load from and save to PEFT's folder format
 (adapter_config.json + adapter_model.safetensors), the format TuneLab's trainer writes.
 """
 
