@@ -53,8 +53,8 @@ def test_greedy_generation_gives_the_engines_tokens(scratch, default_model, chat
         ids = tok(text, add_special_tokens=False)["input_ids"]
     else:
         ids = tok(PROMPT)["input_ids"]
-    engine = generate_text(default_model, ids, SamplingParams(max_tokens=24, temperature=0))
-    ours = list(generate_ids(scratch.model, ids, max_tokens=24, eos_ids=scratch.eos_ids))
+    engine = generate_text(default_model, ids, SamplingParams(max_tokens=16, temperature=0))
+    ours = list(generate_ids(scratch.model, ids, max_tokens=16, eos_ids=scratch.eos_ids))
     assert ours == engine.token_ids and "Paris" in tok.decode(ours)
 
 

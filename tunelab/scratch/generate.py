@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -24,6 +24,7 @@ class GenerationStats:
     new_tokens: int = 0
     seconds: float = 0.0  # wall time from the start of the prefill to the last token
     finish_reason: str = "length"  # "stop" (an end-of-sequence token) or "length"
+    token_ids: list[int] = field(default_factory=list)  # the generated ids, the end-of-sequence token left out
 
     @property
     def tokens_per_s(self) -> float:
@@ -59,6 +60,7 @@ def generate_ids(model: ScratchLlama, prompt_ids: list[int], *, max_tokens: int 
                 stats.finish_reason = "stop"
                 break
             stats.new_tokens += 1
+            stats.token_ids.append(token)
             stats.seconds = time.perf_counter() - start
             yield token
             ids = torch.tensor([[token]], device=device)  # (1, 1): only the new token; the cache holds the rest
