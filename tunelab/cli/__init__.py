@@ -21,6 +21,7 @@ from tunelab.cli import (
     predict,
     quickstart,
     rag,
+    scratch,
     serve,
     train,
     upstreams,
@@ -55,6 +56,7 @@ app.add_typer(eval_cli.evals_app, name="evals")
 app.command("quickstart")(quickstart.quickstart)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(feedback.app, name="feedback")
+app.add_typer(scratch.app, name="scratch")
 app.command("worker")(jobs.worker)
 
 
