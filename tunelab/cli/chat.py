@@ -33,6 +33,35 @@ class ChatSession:
     def reset(self) -> None:
         self.turns = []
 
+    def next_message(self) -> str | None:
+        """Read lines until the user sends a message (recorded as their turn and returned); the
+        commands are handled here. None: the user quits (/exit or Ctrl-D)."""
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                console.print()
+                return None
+            except KeyboardInterrupt:
+                console.print("\n(type /exit or press Ctrl-D to quit)")
+                continue
+            if not line:
+                continue
+            if line == "/exit":
+                return None
+            if line == "/reset":
+                self.reset()
+                console.print("[history cleared]", markup=False)
+            elif line == "/system" or line.startswith("/system "):
+                self.system = line[len("/system"):].strip() or None
+                self.reset()
+                console.print(f"[system prompt {'set' if self.system else 'cleared'}; history cleared]", markup=False)
+            elif line.startswith("/"):
+                console.print(f"Unknown command {line.split()[0]}. {HELP}")
+            else:
+                self.turns.append({"role": "user", "content": line})
+                return line
+
 
 def chat(
     model: ModelOpt = None,
@@ -51,33 +80,7 @@ def chat(
     loaded.chat_prompt([{"role": "user", "content": "hi"}], template)  # no template: fail now, not mid-chat
     session = ChatSession(system)
     console.print(f"Chatting with [bold]{loaded.name}[/]. {HELP}")
-    while True:
-        try:
-            line = input("you> ")
-        except EOFError:
-            console.print()
-            return
-        except KeyboardInterrupt:
-            console.print("\n(type /exit or press Ctrl-D to quit)")
-            continue
-        line = line.strip()
-        if not line:
-            continue
-        if line == "/exit":
-            return
-        if line == "/reset":
-            session.reset()
-            console.print("[history cleared]", markup=False)
-            continue
-        if line == "/system" or line.startswith("/system "):
-            session.system = line[len("/system"):].strip() or None
-            session.reset()
-            console.print(f"[system prompt {'set' if session.system else 'cleared'}; history cleared]", markup=False)
-            continue
-        if line.startswith("/"):
-            console.print(f"Unknown command {line.split()[0]}. {HELP}")
-            continue
-        session.turns.append({"role": "user", "content": line})
+    while session.next_message() is not None:
         ids = loaded.tokenizer(loaded.chat_prompt(session.messages(), template), add_special_tokens=False)["input_ids"]
         result = GenerationResult()
         sys.stdout.write("assistant> ")

@@ -160,32 +160,7 @@ def chat(
     session = ChatSession(system)
     console.print(f"Chatting with the scratch [bold]{pair.model_name}[/]"
                   f"{f' + {adapter}' if adapter else ''}. {HELP}")
-    while True:
-        try:
-            line = input("you> ").strip()
-        except EOFError:
-            console.print()
-            return
-        except KeyboardInterrupt:
-            console.print("\n(type /exit or press Ctrl-D to quit)")
-            continue
-        if not line:
-            continue
-        if line == "/exit":
-            return
-        if line == "/reset":
-            session.reset()
-            console.print("[history cleared]", markup=False)
-            continue
-        if line == "/system" or line.startswith("/system "):
-            session.system = line[len("/system"):].strip() or None
-            session.reset()
-            console.print(f"[system prompt {'set' if session.system else 'cleared'}; history cleared]", markup=False)
-            continue
-        if line.startswith("/"):
-            console.print(f"Unknown command {line.split()[0]}. {HELP}")
-            continue
-        session.turns.append({"role": "user", "content": line})
+    while session.next_message() is not None:
         tok = pair.scratch.tokenizer
         ids = tok(pair.scratch.chat_prompt(session.messages()), add_special_tokens=False)["input_ids"]
         sys.stdout.write("assistant> ")
