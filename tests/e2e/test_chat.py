@@ -358,3 +358,13 @@ def test_phone_width(chromium, chat_server, theme):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, f"chat-phone-{theme}")
     context.close()
+
+
+def test_a_link_with_a_model_opens_a_conversation_with_it(watched, chat_server):
+    """The Adapters page's "Chat with it" is /chat?model=NAME."""
+    page, _ = watched
+    page.goto(chat_server.url + "/chat?model=chat-b")
+    page.wait_for_function("document.querySelector('#models select') && "
+                           "document.querySelector('#models select').value === 'chat-b'")
+    assert page.locator("#models select").count() == 1
+    assert page.evaluate("location.search") == ""  # a reload keeps the conversation, not the link

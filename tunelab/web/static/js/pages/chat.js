@@ -284,6 +284,18 @@ async function loadModels() {
     select.value = keep || "";
   }
   if (changed && !running.length) showModels();
+  openAsked();
+}
+
+// /chat?model=NAME (the Adapters page's "Chat with it"): a new conversation with that model, once.
+let asked = new URLSearchParams(location.search).get("model");
+function openAsked() {
+  if (!asked || !models.some(m => m.id === asked)) return;
+  if (conv().turns.length) store.create({ ...conv().settings, models: [asked] });
+  else { conv().settings.models = [asked]; store.save(); }
+  asked = null;
+  window.history.replaceState(null, "", location.pathname);
+  showAll();
 }
 
 if (matchMedia("(max-width: 760px)").matches) $("settings-box").open = false;
