@@ -12,8 +12,10 @@ from tunelab.settings import Settings
 from tunelab.store import Store
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Per module, not per session: Playwright's sync API runs an event loop in this thread while it
+    is open, and tests elsewhere call asyncio.run(), which refuses to run inside one."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
