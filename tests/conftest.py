@@ -28,6 +28,9 @@ def pytest_collection_modifyitems(items) -> None:
         if level not in LEVELS:
             raise pytest.UsageError(f"{item.nodeid}: tests live under tests/unit, tests/integration or tests/e2e.")
         item.add_marker(level)
+    # Fast ones first, the browser last: Playwright's sync API runs an event loop in the main thread
+    # while a browser is open, and the other tests call asyncio.run(), which refuses to run inside one.
+    items.sort(key=lambda it: LEVELS.index(Path(it.path).relative_to(TESTS).parts[0]))
 
 
 @pytest.fixture(scope="session")
