@@ -14,6 +14,9 @@ from browser_support import shot
 
 from tunelab.store.jobs_repo import DONE
 
+# Enough steps that the page sees the chart at two sizes while the job runs, even on a fast CPU (32 steps
+# of the tiny model once ended before the page's first look at a running job).
+STEPS = 240
 POINTS = "Number(document.querySelector('#chart-loss').closest('figure').dataset.points)"
 
 
@@ -65,10 +68,11 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     assert page.input_value("#f-dataset") == name
     for folded in ("Evaluation and checkpoints", "Output and tracking"):
         page.click(f"summary:has-text('{folded}')")
-    for field, value in [("base_model", "tiny"), ("max_steps", "32"), ("batch_size", "2"), ("max_seq_len", "64"),
-                         ("save_every", "8"), ("eval_every", "8"), ("adapter_name", name + "-sft")]:
+    every = str(STEPS // 4)
+    for field, value in [("base_model", "tiny"), ("max_steps", str(STEPS)), ("batch_size", "2"), ("max_seq_len", "64"),
+                         ("save_every", every), ("eval_every", every), ("adapter_name", name + "-sft")]:
         page.locator(f"#f-{field}").fill(value)
-    page.wait_for_function("document.getElementById('yaml').textContent.includes('max_steps: 32')")
+    page.wait_for_function(f"document.getElementById('yaml').textContent.includes('max_steps: {STEPS}')")
     page.click("#submit")
     page.wait_for_url("**/jobs/job-*", timeout=30_000)
     job_id = page.url.rsplit("/", 1)[1]
@@ -91,7 +95,7 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     page.wait_for_function(f"{POINTS} > {second} || "
                            "document.getElementById('job-status').textContent === 'succeeded'", timeout=120_000)
     page.wait_for_function("document.getElementById('job-status').textContent === 'succeeded'", timeout=180_000)
-    page.wait_for_function(f"{POINTS} === 32", timeout=30_000)
+    page.wait_for_function(f"{POINTS} === {STEPS}", timeout=30_000)
     assert page.locator("#log").inner_text().count("Registered lora adapter") == 1
     eval_points = page.evaluate("document.querySelector('#chart-loss').closest('figure').querySelectorAll"
                                 "('.u-series').length")
@@ -103,12 +107,12 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     shot(page, "job-log-scale", full_page=False)
     with dashboard.client() as c:
         run = c.get(f"/v1/runs/{c.get(f'/v1/jobs/{job_id}').json()['result']['run_id']}").json()
-    assert len(run["metrics"]["train_loss"]) == 32 and {"lr", "tokens_per_s"} <= set(run["metrics"])
+    assert len(run["metrics"]["train_loss"]) == STEPS and {"lr", "tokens_per_s"} <= set(run["metrics"])
 
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
     small = phone.new_page()
     small.goto(f"{dashboard.url}/jobs/{job_id}")
-    small.wait_for_function(f"{POINTS} === 32")
+    small.wait_for_function(f"{POINTS} === {STEPS}")
     assert small.evaluate("document.documentElement.scrollWidth") <= 390
     shot(small, "job-phone-dark")
     phone.close()
