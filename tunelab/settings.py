@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     )
     max_queue: int = Field(default=256, ge=1, description="Generation requests that may wait in the queue (429 beyond).")
     max_batch_size: int = Field(default=16, ge=1, description="Sequences decoded together by the batching engine.")
+    prefix_cache_mb: int = Field(
+        default=256, ge=0, description="Memory for the KV of prompt prefixes that requests share (chat templates, "
+        "task instructions, RAG context), reused by the batching engine; 0 turns the prefix cache off.")
     job_slots: int = Field(default=1, ge=1, description="Jobs one worker runs at once (its device's concurrency).")
     job_heartbeat_s: float = Field(default=5.0, gt=0, description="How often a worker stamps the jobs it runs.")
     job_stale_after_s: float = Field(

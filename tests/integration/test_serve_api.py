@@ -40,6 +40,7 @@ def served(request, tmp_path_factory, tiny_model_dir):
                           base_model="tiny")
     server = ServerThread(create_app(settings, model="tiny", engine=request.param))
     server.reference = load_model("tiny", settings, store=store)  # the library's generation, for exact text
+    server.engine = request.param
     yield server
     server.stop()
     store.dispose()
@@ -291,6 +292,20 @@ def test_metrics_count_requests_tokens_and_latency(served, client):
     assert metric_value(text, "tunelab_request_latency_seconds_count", route="/v1/chat/completions") >= 2
     for gauge in ("tunelab_queue_depth", "tunelab_running_requests", "tunelab_loaded_adapters"):
         assert f"\n{gauge} " in text
+
+
+def test_metrics_show_the_prefix_cache_reused(served, client):
+    system = [{"role": "system", "content": "You answer questions about bottles, briefly and politely. " * 4}]
+    hits = metric_value(httpx.get(served.url + "/metrics").text, "tunelab_prefix_cache_hits")
+    for question in ("Which bottle keeps tea hot?", "Is the steel bottle dishwasher safe?"):
+        chat(client, messages=system + [{"role": "user", "content": question}], max_tokens=2)
+    text = httpx.get(served.url + "/metrics").text
+    if served.engine == "sequential":  # no prefix cache: the gauges stay at zero
+        assert metric_value(text, "tunelab_prefix_cache_hits") == metric_value(text, "tunelab_prefix_cache_bytes") == 0
+        return
+    assert metric_value(text, "tunelab_prefix_cache_hits") >= hits + 1
+    assert metric_value(text, "tunelab_prefix_cache_hit_tokens") >= 32
+    assert 0 < metric_value(text, "tunelab_prefix_cache_bytes") <= metric_value(text, "tunelab_prefix_cache_budget_bytes")
 
 
 def test_hanging_up_mid_stream_frees_the_engine(served):

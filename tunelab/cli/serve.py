@@ -25,6 +25,7 @@ def serve(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Catalogue name of the base model (default: the default model).")] = None,
     max_loaded_adapters: Annotated[int | None, typer.Option(min=1, help="Adapters kept on the base model at once (least recently used goes first); default: TUNELAB_MAX_LOADED_ADAPTERS.")] = None,
     max_queue: Annotated[int | None, typer.Option(min=1, help="Requests that may wait for the engine before new ones get 429; default: TUNELAB_MAX_QUEUE.")] = None,
+    prefix_cache_mb: Annotated[int | None, typer.Option(min=0, help="Memory for cached prompt prefixes (shared templates, system prompts, RAG context); 0: off; default: TUNELAB_PREFIX_CACHE_MB.")] = None,
     engine: Annotated[EngineKind, typer.Option(help="auto: the batching engine when installed, else sequential.")] = EngineKind.auto,
     embeddings: Annotated[bool, typer.Option(help="Load the embedding model for /v1/embeddings.")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
@@ -39,7 +40,8 @@ def serve(
     from tunelab.web import add_dashboard  # lazy: fastapi is slow to import
 
     cfg = settings()
-    updates = {k: v for k, v in (("max_loaded_adapters", max_loaded_adapters), ("max_queue", max_queue)) if v}
+    updates = {k: v for k, v in (("max_loaded_adapters", max_loaded_adapters), ("max_queue", max_queue),
+                                 ("prefix_cache_mb", prefix_cache_mb)) if v is not None}
     if updates:
         cfg = cfg.model_copy(update=updates)
     name = model or cfg.default_model

@@ -27,7 +27,8 @@ BASE = "__base__"  # PEFT's name for "no adapter" in a mixed batch
 
 
 class AdapterPool:
-    def __init__(self, loaded: LoadedModel, adapter_paths: AdapterResolver, max_loaded: int = 8) -> None:
+    def __init__(self, loaded: LoadedModel, adapter_paths: AdapterResolver, max_loaded: int = 8,
+                 on_unload: Callable[[str], None] | None = None) -> None:
         if max_loaded < 1:
             raise ValueError("max_loaded_adapters must be at least 1.")
         self.loaded, self.adapter_paths, self.max_loaded = loaded, adapter_paths, max_loaded
@@ -35,6 +36,12 @@ class AdapterPool:
         self.peft: Any = None  # the peft.PeftModel once the first adapter is attached
         self._lru: OrderedDict[str, str] = OrderedDict()  # name -> PEFT key, least recently used first
         self._next_key = 0
+        self._on_unload = on_unload  # called with the PEFT key of every adapter taken off
+
+    def weights_key(self, name: str | None) -> str:
+        """Names the weights a row runs under: "" for the base, else the adapter's PEFT key, which
+        is new on every load (an adapter loaded again, maybe changed on disk, gets a new one)."""
+        return "" if name is None else self._lru[name]
 
     def names(self) -> list[str]:
         return list(self._lru)
@@ -59,6 +66,8 @@ class AdapterPool:
         if name not in self._lru:
             raise UnknownAdapterError(name, self.names())
         key = self._lru.pop(name)
+        if self._on_unload is not None:
+            self._on_unload(key)
         if not self._lru:
             self.base = self.peft.unload()  # removes the LoRA layers without merging them
             self.peft = None

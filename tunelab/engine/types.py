@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from tunelab.engine.prefix_cache import PrefixCacheStats
 from tunelab.engine.sampling import SamplingParams
 
 
@@ -65,6 +66,7 @@ class EngineStats:
     queue_depth: int = 0
     running: int = 0
     loaded_adapters: list[str] = field(default_factory=list)
+    prefix_cache: PrefixCacheStats | None = None  # None: the engine keeps no prefix cache
 
 
 class QueueFullError(RuntimeError):

@@ -70,11 +70,13 @@ def engine_factory_for(kind: str = "auto") -> EngineFactory:
     """'sequential', 'batching', or 'auto' (batching). Both engines take the same arguments."""
     if kind not in ENGINES:
         raise ValueError(f"Engine '{kind}' is not one of: {', '.join(ENGINES)}.")
-    cls = SequentialEngine if kind == "sequential" else BatchingEngine
 
     def factory(loaded: LoadedModel, resolver: AdapterResolver, settings: Settings) -> GenerationEngine:
-        return cls(loaded, adapter_paths=resolver, max_batch_size=settings.max_batch_size,
-                   max_queue=settings.max_queue, max_loaded_adapters=settings.max_loaded_adapters)
+        common = {"adapter_paths": resolver, "max_batch_size": settings.max_batch_size,
+                  "max_queue": settings.max_queue, "max_loaded_adapters": settings.max_loaded_adapters}
+        if kind == "sequential":
+            return SequentialEngine(loaded, **common)
+        return BatchingEngine(loaded, prefix_cache_bytes=settings.prefix_cache_mb << 20, **common)
 
     return factory
 

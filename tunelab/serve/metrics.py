@@ -4,7 +4,9 @@ the ASGI middleware that counts every HTTP request by route template and status 
 Exported: tunelab_requests_total{route,status}, tunelab_request_latency_seconds{route},
 tunelab_prompt_tokens_total{model}, tunelab_completion_tokens_total{model},
 tunelab_time_to_first_token_seconds{model}, tunelab_queue_depth, tunelab_running_requests,
-tunelab_loaded_adapters, tunelab_requests_cancelled_total, tunelab_upstream_retries_total{upstream}.
+tunelab_loaded_adapters, tunelab_requests_cancelled_total, tunelab_upstream_retries_total{upstream},
+and the batching engine's prefix cache: tunelab_prefix_cache_{hits,misses,hit_tokens,miss_tokens}
+(counts since the start; gauges read from the engine), tunelab_prefix_cache_bytes and _budget_bytes.
 """
 
 from __future__ import annotations
@@ -42,11 +44,22 @@ class ServeMetrics:
         self.upstream_retries = Counter("tunelab_upstream_retries", "Requests to upstreams retried after a "
                                         "429, a 5xx or a connection error.", ["upstream"], registry=r)
 
+        self.prefix_cache = {name: Gauge(f"tunelab_prefix_cache_{name}", text, registry=r) for name, text in (
+            ("hits", "Prefills that reused cached prompt-prefix blocks, since the start."),
+            ("misses", "Prefills that found no cached prefix, since the start."),
+            ("hit_tokens", "Prompt tokens whose keys and values came from the prefix cache, since the start."),
+            ("miss_tokens", "Prompt tokens computed, since the start."),
+            ("bytes", "Memory the prefix cache holds."),
+            ("budget_bytes", "Memory the prefix cache may hold (TUNELAB_PREFIX_CACHE_MB)."))}
+
     def render(self, stats: EngineStats | None) -> bytes:
         if stats is not None:
             self.queue_depth.set(stats.queue_depth)
             self.running.set(stats.running)
             self.loaded_adapters.set(len(stats.loaded_adapters))
+            if stats.prefix_cache is not None:
+                for name, gauge in self.prefix_cache.items():
+                    gauge.set(getattr(stats.prefix_cache, name))
         return generate_latest(self.registry)
 
 

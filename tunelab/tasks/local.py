@@ -62,7 +62,8 @@ def inference_dtype(precision: str, settings: Settings):
 def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
     return BatchingEngine(loaded, adapter_paths=servable_adapter_paths(registry, loaded.name),
                           max_batch_size=settings.max_batch_size, max_queue=max(settings.max_queue, 4096),
-                          max_loaded_adapters=settings.max_loaded_adapters)
+                          max_loaded_adapters=settings.max_loaded_adapters,
+                          prefix_cache_bytes=settings.prefix_cache_mb << 20)
 
 
 @asynccontextmanager

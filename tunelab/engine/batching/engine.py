@@ -13,6 +13,10 @@ Errors found before queueing (queue full, prompt too long, bad constraint, unkno
 raised by the stream's first `__anext__`; later ones (an adapter that does not load) by the
 `__anext__` that meets them. `score(req)` (scoring.py) runs between decode steps on its own cache,
 so running rows are not disturbed.
+
+With `prefix_cache_bytes` > 0, prefills (of generation and of scoring) reuse the KV of prompt
+prefixes earlier requests computed under the same weights (`PrefixCache`: token blocks, LRU within
+the budget); an adapter's blocks go when it is unloaded.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ import torch
 
 from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
 from tunelab.engine.batching.kv_batch import KVBatch
-from tunelab.engine.batching.stream import EventStream, Row, deliver
+from tunelab.engine.batching.stream import EventStream, Outbox, Row
 from tunelab.engine.decode import Decoding
 from tunelab.engine.guides import ConstraintBackendLike, guide_factory
+from tunelab.engine.prefix_cache import PrefixCache, prefill
 from tunelab.engine.scoring import check_score_request, score_options
-from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
+from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest
 from tunelab.models.loader import LoadedModel
 
 
@@ -47,12 +52,14 @@ class BatchingEngine:
 
     def __init__(self, loaded: LoadedModel, *, adapter_paths: AdapterResolver, max_batch_size: int = 8,
                  max_queue: int = 64, max_loaded_adapters: int = 8,
-                 constraint_backend: ConstraintBackendLike | str | None = None, retry_after_s: float = 1.0) -> None:
+                 constraint_backend: ConstraintBackendLike | str | None = None, retry_after_s: float = 1.0,
+                 prefix_cache_bytes: int = 0) -> None:
         if max_batch_size < 1 or max_queue < 0:
             raise ValueError("max_batch_size must be >= 1 and max_queue >= 0.")
         self.loaded = loaded
         self.max_batch_size, self.max_queue, self.retry_after_s = max_batch_size, max_queue, retry_after_s
-        self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters)
+        self.prefix_cache = PrefixCache(prefix_cache_bytes)  # used by the model thread only
+        self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters, on_unload=self.prefix_cache.drop)
         self._guide = guide_factory(loaded, constraint_backend)
         self._device = loaded.device
         # Shared between the event loop and the model thread, guarded by _cond.
@@ -67,7 +74,7 @@ class BatchingEngine:
         self._rows: list[Row] = []
         self._batch = KVBatch(self._device)
         self._pending: list[tuple[str, str, Future]] = []  # commands that wait for a busy adapter
-        self._outbox: dict[asyncio.AbstractEventLoop, list] = {}
+        self._outbox = Outbox()
         # Counters for metrics (read-only outside): decode steps run, the most rows in one step, the
         # most distinct adapters (the base counting as one) in one forward pass.
         self.steps = 0
@@ -101,7 +108,8 @@ class BatchingEngine:
     def stats(self) -> EngineStats:
         with self._cond:
             return EngineStats(queue_depth=len(self._waiting), running=len(self._rows),
-                               loaded_adapters=list(self._loaded_names))
+                               loaded_adapters=list(self._loaded_names),
+                               prefix_cache=self.prefix_cache.stats() if self.prefix_cache.enabled else None)
 
     async def score(self, req: ScoreRequest) -> list[list[float]]:
         """Per option, the log-probability of each of its tokens after the prompt (`ScoreRequest`), run
@@ -201,10 +209,10 @@ class BatchingEngine:
                     self._decode_step()
             except Exception as exc:  # a failed forward pass: fail the running rows, keep serving
                 for row in self._rows:
-                    self._emit(row, exc)
+                    self._outbox.emit(row, exc)
                 self._rows = []
                 self._batch.reset()
-            self._flush()
+            self._outbox.flush()
             if not self._rows:
                 with self._cond:  # requests waiting for an adapter slot and nothing running: don't spin
                     if self._waiting and not (self._commands or self._scoring or self._stopping):
@@ -217,7 +225,7 @@ class BatchingEngine:
             self._pending = []
             scoring, self._scoring = self._scoring, []
         for row in waiting + self._rows:
-            self._emit(row, row.seq.abort_event())
+            self._outbox.emit(row, row.seq.abort_event())
         for _, _, fut in commands:
             fut.set_exception(RuntimeError("The engine stopped."))
         for _, fut in scoring:
@@ -225,7 +233,7 @@ class BatchingEngine:
                 fut.set_exception(RuntimeError("The engine stopped."))
         self._rows = []
         self._batch.reset()
-        self._flush()
+        self._outbox.flush()
 
     # adapters -------------------------------------------------------------
 
@@ -281,14 +289,14 @@ class BatchingEngine:
                     continue
             except Exception as exc:  # the adapter failed to load: this request fails, others go on
                 self._dequeue(row)
-                self._emit(row, exc)
+                self._outbox.emit(row, exc)
                 continue
             if not self._dequeue(row):
                 continue
             try:
                 self._prefill(row)
             except Exception as exc:
-                self._emit(row, exc)
+                self._outbox.emit(row, exc)
 
     def _dequeue(self, row: Row) -> bool:
         with self._cond:
@@ -300,15 +308,22 @@ class BatchingEngine:
     def _prefill(self, row: Row) -> None:
         """Run the prompt alone (same shapes as `generate_text`), sample its first token, and merge its
         cache into the batch unless it already finished."""
-        from transformers import DynamicCache  # lazy: transformers takes seconds to import
-
-        ids = torch.tensor([row.req.prompt_ids], device=self._device)
-        cache = DynamicCache()  # plain full-attention layers: left padding stays valid for every model
-        out = self.pool.forward(ids, [row.req.adapter], cache=cache)
-        row.pos = ids.shape[1]
+        # Plain full-attention layers (DynamicCache): left padding stays valid for every model.
+        ids = row.req.prompt_ids
+        out, cache = prefill(self._forward(row.req.adapter), ids, self._device, self._prefix(row.req.adapter))
+        row.pos = len(ids)
         if self._after_logits(row, out.logits[:, -1, :]):
-            self._batch.add(cache, ids.shape[1])
+            self._batch.add(cache, len(ids))
             self._rows.append(row)
+
+    def _forward(self, adapter: str | None):
+        """A forward function that runs every row under `adapter` (loaded already)."""
+        def forward(input_ids, **kw):
+            return self.pool.forward(input_ids, [adapter] * len(input_ids), **kw)
+        return forward
+
+    def _prefix(self, adapter: str | None) -> tuple[PrefixCache, str] | None:
+        return (self.prefix_cache, self.pool.weights_key(adapter)) if self.prefix_cache.enabled else None
 
     def _score_next(self) -> None:
         """Run the first score request whose adapter is ready; one per step, so running rows keep
@@ -327,14 +342,11 @@ class BatchingEngine:
                 self._scoring.remove(job)
             if not fut.set_running_or_notify_cancel():
                 continue
-
-            def forward(input_ids, adapter=req.adapter, **kw):  # every row with the request's adapter
-                return self.pool.forward(input_ids, [adapter] * len(input_ids), **kw)
-
             try:
                 if error is not None:
                     raise error
-                fut.set_result(score_options(forward, req.prompt_ids, req.options, self._device))
+                fut.set_result(score_options(self._forward(req.adapter), req.prompt_ids, req.options, self._device,
+                                             prefix=self._prefix(req.adapter)))
             except Exception as exc:
                 fut.set_exception(exc)
             return
@@ -344,7 +356,7 @@ class BatchingEngine:
     def _drop_cancelled(self) -> None:
         gone = [i for i, r in enumerate(self._rows) if r.cancelled]
         for i in gone:
-            self._emit(self._rows[i], self._rows[i].seq.abort_event())
+            self._outbox.emit(self._rows[i], self._rows[i].seq.abort_event())
         if gone:
             self._remove_rows(set(gone))
 
@@ -367,7 +379,7 @@ class BatchingEngine:
                 if not self._after_logits(row, logits[i:i + 1]):
                     done.add(i)
             except Exception as exc:  # this row's constraint failed: it ends, the others go on
-                self._emit(row, exc)
+                self._outbox.emit(row, exc)
                 done.add(i)
         if done:
             self._remove_rows(done)
@@ -375,25 +387,10 @@ class BatchingEngine:
     def _after_logits(self, row: Row, logits: torch.Tensor) -> bool:
         """logits: (1, V) for the row's next position. Step its decoding, emit, return whether it goes on."""
         for event in row.seq.step(logits):
-            self._emit(row, event)
+            self._outbox.emit(row, event)
         return row.seq.finish is None
 
     def _remove_rows(self, gone: set[int]) -> None:
         keep = [i for i in range(len(self._rows)) if i not in gone]
         self._rows = [self._rows[i] for i in keep]
         self._batch.keep(keep)
-
-    # events -------------------------------------------------------------------
-
-    def _emit(self, row: Row, event: TokenEvent | BaseException) -> None:
-        self._outbox.setdefault(row.loop, []).append((row, event))
-
-    def _flush(self) -> None:
-        """One hand-over per event loop per step (call_soon_threadsafe is the only thread crossing)."""
-        outbox, self._outbox = self._outbox, {}
-        for loop, items in outbox.items():
-            try:
-                loop.call_soon_threadsafe(deliver, items)
-            except RuntimeError:  # that loop is closed: its consumers are gone
-                for row, _ in items:
-                    row.cancelled = True

@@ -75,3 +75,23 @@ def deliver(items: list[tuple[Row, TokenEvent | BaseException]]) -> None:
     """On the consumer's event loop: hand each event to its row's queue."""
     for row, event in items:
         row.queue.put_nowait(event)
+
+
+class Outbox:
+    """Events the model thread made during one step, handed to each consumer's event loop at once:
+    one `call_soon_threadsafe` per loop per step, the only crossing between the threads."""
+
+    def __init__(self) -> None:
+        self._items: dict[asyncio.AbstractEventLoop, list] = {}
+
+    def emit(self, row: Row, event: TokenEvent | BaseException) -> None:
+        self._items.setdefault(row.loop, []).append((row, event))
+
+    def flush(self) -> None:
+        items, self._items = self._items, {}
+        for loop, batch in items.items():
+            try:
+                loop.call_soon_threadsafe(deliver, batch)
+            except RuntimeError:  # that loop is closed: its consumers are gone
+                for row, _ in batch:
+                    row.cancelled = True
