@@ -5,16 +5,20 @@ from the logits of its next position to `TokenEvent`s.
 accepts the token: EOS, the constraint's end, a stop string or the budget end the sequence. A
 constrained sequence is also closed in time: once the constraint's closing plan says so, the plan's
 tokens (what the grammar needs to be complete; no forward pass, they do not depend on the model) are
-accepted at once, so constrained output is complete within max_tokens.
+accepted at once, so constrained output is complete within max_tokens. Frequency and presence
+penalties apply to the logits before the constraint's mask, and a free-text sequence that starts
+repeating one block of tokens is ended by the loop guard (repetition.py).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Protocol
 
 import torch
 
 from tunelab.engine.detokenize import IncrementalDecoder, StopStrings
+from tunelab.engine.repetition import LoopGuard, apply_penalties
 from tunelab.engine.sampling import sample_next, token_logprobs
 from tunelab.engine.types import GenRequest, TokenEvent
 
@@ -61,6 +65,8 @@ class Decoding:
         self.last: int | None = None
         self.finish: str | None = None
         self._closes = guide is not None and hasattr(guide, "closing_plan")
+        self._counts: Counter = Counter()  # generated tokens, for the penalties
+        self._loops = LoopGuard() if p.loop_guard and guide is None else None
 
     @property
     def text(self) -> str:
@@ -69,6 +75,8 @@ class Decoding:
 
     def step(self, logits: torch.Tensor) -> list[TokenEvent]:
         """logits: (1, vocab) for the sequence's next position -> the events it produces."""
+        p = self.req.params
+        logits = apply_penalties(logits, self._counts, p.frequency_penalty, p.presence_penalty)
         if self.guide is not None:
             logits = self.guide.mask(logits)
         token = int(sample_next(logits, self.req.params, self.generator)[0])
@@ -101,9 +109,11 @@ class Decoding:
         if self.guide is not None:
             self.guide.advance(token)
         self.token_ids.append(token)
+        self._counts[token] += 1
         self.last = token
         text, stopped = self.stops.push(self.decoder.push(token))
-        if stopped or closes or (self.guide is not None and self.guide.is_done()):
+        looped = self._loops is not None and self._loops.looping(self.token_ids)
+        if stopped or closes or looped or (self.guide is not None and self.guide.is_done()):
             self.finish = "stop"  # a stop string, or the constraint is complete (EOS the only way on)
         elif len(self.token_ids) >= self.budget:
             self.finish = "length"

@@ -15,6 +15,12 @@ class SamplingParams(BaseModel):
     top_p: float = Field(default=1.0, gt=0.0, le=1.0, description="Nucleus sampling: keep the smallest set of tokens whose probability sums to top_p.")
     seed: int | None = Field(default=None, description="Seed for sampling; same seed, same output.")
     stop: list[str] = Field(default_factory=list, description="Stop when any of these strings appears.")
+    frequency_penalty: float = Field(default=0.0, ge=-2.0, le=2.0, description="Lower each token's logit by this "
+                                     "times the number of times it was generated already (OpenAI's definition).")
+    presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0, description="Lower the logit of every token "
+                                    "generated already by this much (OpenAI's definition).")
+    loop_guard: bool = Field(default=True, description="End the output (finish_reason stop) once it repeats one "
+                             "block of 8 to 64 tokens three times in a row, instead of looping to max_tokens.")
 
 
 def sample_next(logits: torch.Tensor, params: SamplingParams, generator: torch.Generator | None) -> torch.Tensor:

@@ -51,7 +51,7 @@ def test_constraints_from_response_format_and_extensions():
     ({"tunelab_regex": "(unclosed"}, "not a valid regular expression"),
     ({"tunelab_choices": []}, "at least one"),
     ({"top_logprobs": 2}, "needs logprobs"),
-    ({"presence_penalty": 0.5}, "not supported"),
+    ({"presence_penalty": 2.5}, "less than or equal to 2"),
     ({"tools": [{"type": "function"}]}, "not supported"),
     ({"temperature": 2.5}, "less than or equal to 2"),
     ({"n": 0}, "greater than or equal to 1"),

@@ -53,12 +53,13 @@ class BatchingEngine:
     def __init__(self, loaded: LoadedModel, *, adapter_paths: AdapterResolver, max_batch_size: int = 8,
                  max_queue: int = 64, max_loaded_adapters: int = 8,
                  constraint_backend: ConstraintBackendLike | str | None = None, retry_after_s: float = 1.0,
-                 prefix_cache_bytes: int = 0) -> None:
+                 prefix_cache_bytes: int = 0, tree_scoring: bool = True) -> None:
         if max_batch_size < 1 or max_queue < 0:
             raise ValueError("max_batch_size must be >= 1 and max_queue >= 0.")
         self.loaded = loaded
         self.max_batch_size, self.max_queue, self.retry_after_s = max_batch_size, max_queue, retry_after_s
         self.prefix_cache = PrefixCache(prefix_cache_bytes)  # used by the model thread only
+        self.tree_scoring = tree_scoring  # False: each option on its own copy of the prompt cache
         self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters, on_unload=self.prefix_cache.drop)
         self._guide = guide_factory(loaded, constraint_backend)
         self._device = loaded.device
@@ -346,7 +347,7 @@ class BatchingEngine:
                 if error is not None:
                     raise error
                 fut.set_result(score_options(self._forward(req.adapter), req.prompt_ids, req.options, self._device,
-                                             prefix=self._prefix(req.adapter)))
+                                             prefix=self._prefix(req.adapter), shared_prefix=self.tree_scoring))
             except Exception as exc:
                 fut.set_exception(exc)
             return

@@ -55,6 +55,10 @@ class ResponseFormat(OpenAIModel):
 class _Sampling(OpenAIModel):
     """Fields both generation requests share, and what they build from them."""
 
+    # TuneLab extension: false lets the output repeat itself to max_tokens (see engine/repetition.py).
+    tunelab_loop_guard: bool = Field(default=True, description="End the output once it repeats one block of 8-64 "
+                                     "tokens three times in a row (TuneLab extension).")
+
     def requested_max_tokens(self) -> int | None:
         """max_tokens as the client gave it (None: as many as fit)."""
         return None
@@ -78,6 +82,9 @@ class _Sampling(OpenAIModel):
             top_p=top_p,
             seed=self.seed,
             stop=self.stop_list(),
+            frequency_penalty=getattr(self, "frequency_penalty", None) or 0.0,
+            presence_penalty=getattr(self, "presence_penalty", None) or 0.0,
+            loop_guard=self.tunelab_loop_guard,
         )
 
     def to_constraint(self) -> Constraint | None:
@@ -132,9 +139,6 @@ class _Sampling(OpenAIModel):
 
     @model_validator(mode="after")
     def _unsupported(self):
-        for name in ("frequency_penalty", "presence_penalty"):
-            if getattr(self, name, None):
-                raise ValueError(f"{name} is not supported by this server; leave it out or set it to 0")
         if getattr(self, "logit_bias", None):
             raise ValueError("logit_bias is not supported by this server")
         return self
