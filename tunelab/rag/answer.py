@@ -69,6 +69,8 @@ class CitedAnswer:
     expansions: list[str] = field(default_factory=list)  # extra queries from query expansion
     raw: str = ""  # the model's reply
     notes: list[str] = field(default_factory=list)
+    quote: dict[str, Any] | None = None  # grounded mode: {source, start, end, text} of the span the answer is
+    answer_mode: str = "free"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,12 +94,13 @@ def map_citations(numbers: Sequence[int], sources: Sequence[SourceRef]) -> tuple
 
 async def ask(question: str, *, searcher: Searcher, model: TaskModel, k: int = 5, mode: str = "hybrid",
               filters: Filters | None = None, reranker: Reranker | None = None, self_query: bool = False,
-              expand: bool = False, max_tokens: int = 160) -> CitedAnswer:
+              expand: bool = False, max_tokens: int = 160, answer_mode: str = "auto") -> CitedAnswer:
     """Retrieve up to `k` chunks for `question` and answer from them with citations.
 
     `self_query`: the model first turns the question into a search query and filters (added to
     `filters`; the caller's win). `expand`: the model adds other phrasings, searched too and fused.
-    The search runs in a worker thread (embedding and reranking are CPU work)."""
+    `answer_mode`: auto | grounded | free (`cited_qa`). The search runs in a worker thread
+    (embedding and reranking are CPU work)."""
     if not question or not question.strip():
         raise ValueError("Ask a question: it is empty.")
     query, notes, expansions = question, [], []
@@ -121,7 +124,8 @@ async def ask(question: str, *, searcher: Searcher, model: TaskModel, k: int = 5
     if not hits:
         return CitedAnswer(answer=NOT_IN_CONTEXT, answerable=False, citations=[],
                            notes=notes + ["nothing was retrieved, so the model was not asked"], **base)
-    reply = await answer_question(model, question, [s.text for s in sources], max_tokens=max_tokens)
+    reply = await answer_question(model, question, [s.text for s in sources], max_tokens=max_tokens,
+                                  mode=answer_mode)
     citations, bad = map_citations(reply.citations, sources)
     if bad:
         notes.append(f"citations {bad} name no source (1-{len(sources)}); dropped")
@@ -129,7 +133,8 @@ async def ask(question: str, *, searcher: Searcher, model: TaskModel, k: int = 5
         notes.append("the answer is marked unanswerable; its citations were dropped")
         citations = []
     return CitedAnswer(answer=reply.answer, answerable=bool(reply.answerable), citations=citations, raw=reply.raw,
-                       notes=notes, **base)
+                       notes=notes, quote=reply.quote.to_dict() if reply.quote else None, answer_mode=reply.mode,
+                       **base)
 
 
 def _text_of(content: Any) -> str:

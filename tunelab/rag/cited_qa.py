@@ -4,7 +4,12 @@ the sources only, through the [QA] prompt the e-commerce pack trains on (`tasks.
 Decoding is constrained by `qa_schema(n)`: either answerable with a non-empty answer citing 1..n
 sources, or not answerable with the answer NOT_IN_CONTEXT and no citation. No sources means not
 answerable without asking the model. A reply that is not such JSON (an upstream that ignores the
-schema) is read as free text: the answer is the text, answerable unless it says NOT_IN_CONTEXT."""
+schema) is read as free text: the answer is the text, answerable unless it says NOT_IN_CONTEXT.
+
+That is the "free" mode. In the "grounded" mode (`grounded_qa.py`) the answer is a sentence of the
+sources, chosen by likelihood ranking and returned verbatim with its offsets (`QAAnswer.quote`);
+"auto", the default, is grounded for local models below `GROUNDED_BELOW_PARAMS` parameters (the
+small models that misquote facts) and free for large local models and upstreams."""
 
 from __future__ import annotations
 
@@ -14,11 +19,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunelab.engine.types import Constraint
+from tunelab.rag.grounded_qa import Quote, ground
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT, qa_messages
 from tunelab.tasks.model import TaskModel
 
 DEFAULT_CONCURRENCY = 32
 KEYS = ("answerable", "answer", "citations")
+MODES = ("auto", "grounded", "free")
+GROUNDED_BELOW_PARAMS = 3_000_000_000
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,20 @@ class QAAnswer:
     answerable: bool
     citations: list[int]
     raw: str
+    quote: Quote | None = None  # grounded mode: the span of the sources the answer is
+    mode: str = "free"
+
+
+def resolve_mode(model: TaskModel, mode: str = "auto") -> str:
+    """"grounded" or "free" for `mode` (auto: grounded for a local model below GROUNDED_BELOW_PARAMS)."""
+    if mode not in MODES:
+        raise ValueError(f"QA mode '{mode}' is not one of: {', '.join(MODES)}.")
+    if mode != "auto":
+        return mode
+    loaded = getattr(model, "loaded", None)
+    if loaded is None:
+        return "free"
+    return "grounded" if sum(p.numel() for p in loaded.model.parameters()) < GROUNDED_BELOW_PARAMS else "free"
 
 
 def qa_schema(n_sources: int) -> dict:
@@ -74,9 +96,20 @@ def _check(question: str, sources: Sequence[str], record_id: str | None) -> None
         raise ValueError(f"Every source in {where} must be a string.")
 
 
-async def _answer(model: TaskModel, question: str, sources: list[str], max_tokens: int) -> QAAnswer:
+async def _grounded(model: TaskModel, question: str, sources: list[str]) -> QAAnswer:
+    found = await ground(model, question, sources)
+    if found.quote is None:
+        return QAAnswer(answer=NOT_IN_CONTEXT, answerable=False, citations=[], raw="", mode="grounded")
+    q = found.quote
+    return QAAnswer(answer=q.text, answerable=True, citations=[q.source], raw=q.text, quote=q, mode="grounded")
+
+
+async def _answer(model: TaskModel, question: str, sources: list[str], max_tokens: int,
+                  mode: str = "free") -> QAAnswer:
     if not any(s.strip() for s in sources):  # nothing to answer from: no need to ask
         return not_answerable()
+    if mode == "grounded":
+        return await _grounded(model, question, sources)
     constraint = Constraint(kind="json_schema", schema=qa_schema(len(sources)))
     # the refusal is the longest fixed reply: always leave room to write it whole
     budget = max(max_tokens, len(json.dumps({"answerable": False, "answer": NOT_IN_CONTEXT, "citations": []})) + 16)
@@ -85,16 +118,17 @@ async def _answer(model: TaskModel, question: str, sources: list[str], max_token
 
 
 async def answer_question(model: TaskModel, question: str, sources: list[str], *, max_tokens: int = 160,
-                          record_id: str | None = None) -> QAAnswer:
+                          record_id: str | None = None, mode: str = "auto") -> QAAnswer:
     """Answer `question` from `sources` (numbered [1]..[n] in the prompt, so citations index `sources`).
-    Raises ValueError on an empty question (naming `record_id`)."""
+    `mode`: auto | grounded | free (see the module's docstring). Raises ValueError on an empty
+    question (naming `record_id`) or an unknown mode."""
     _check(question, sources, record_id)
-    return await _answer(model, question, list(sources), max_tokens)
+    return await _answer(model, question, list(sources), max_tokens, resolve_mode(model, mode))
 
 
 async def answer_many(model: TaskModel, questions: Sequence[str], sources: Sequence[list[str]], *,
                       max_tokens: int = 160, record_ids: Sequence[str] | None = None,
-                      concurrency: int = DEFAULT_CONCURRENCY) -> list[QAAnswer]:
+                      concurrency: int = DEFAULT_CONCURRENCY, mode: str = "auto") -> list[QAAnswer]:
     """`answer_question` for many (question, sources) pairs, in order, up to `concurrency` at once."""
     if len(sources) != len(questions) or (record_ids is not None and len(record_ids) != len(questions)):
         raise ValueError(f"{len(questions)} questions need as many source lists (got {len(sources)})"
@@ -102,10 +136,10 @@ async def answer_many(model: TaskModel, questions: Sequence[str], sources: Seque
     ids = list(record_ids) if record_ids is not None else [str(i) for i in range(len(questions))]
     for q, s, rid in zip(questions, sources, ids):
         _check(q, s, rid)
-    gate = asyncio.Semaphore(max(1, concurrency))
+    gate, chosen = asyncio.Semaphore(max(1, concurrency)), resolve_mode(model, mode)
 
     async def one(q: str, s: list[str]) -> QAAnswer:
         async with gate:
-            return await _answer(model, q, list(s), max_tokens)
+            return await _answer(model, q, list(s), max_tokens, chosen)
 
     return list(await asyncio.gather(*(one(q, s) for q, s in zip(questions, sources))))

@@ -10,7 +10,7 @@ A request may carry one input or a list (at most MAX_INPUTS); results keep the i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -127,6 +127,10 @@ class QARequest(_Request):
     filters: dict[str, Any] | None = Field(None, description="Metadata filters for retrieval: category, brand, price_min, price_max.")
     self_query: bool = Field(False, description="Let the model turn the question into a search query and filters first.")
     max_tokens: int = Field(160, ge=8, le=1024)
+    answer_mode: Literal["auto", "grounded", "free"] = Field(
+        "auto", description="grounded: the answer is the sentence of the sources that answers the question, chosen "
+        "by likelihood and copied with its offsets (quote); free: the model writes the answer; auto: grounded for "
+        "local models below 3B parameters, free otherwise.")
 
     @field_validator("question")
     @classmethod
@@ -157,6 +161,13 @@ def citation_of(ref) -> Citation:
                     score=ref.score)
 
 
+class Quote(BaseModel):
+    source: int = Field(description="1-based number of the source (as in citations).")
+    start: int = Field(description="Character offset of the span in that source's text.")
+    end: int
+    text: str
+
+
 class QAResponse(BaseModel):
     object: str = "tasks.qa"
     model: str
@@ -165,3 +176,5 @@ class QAResponse(BaseModel):
     citations: list[Citation]
     sources: list[Citation] = []
     query: str | None = None  # what was searched (with self_query, the model's rewrite)
+    answer_mode: str = "free"  # the mode that answered: grounded or free
+    quote: Quote | None = None  # grounded: the span of the cited source the answer is

@@ -102,10 +102,11 @@ class TasksService:
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
 
-    async def answer(self, model: str, question: str, sources: list[str], *, max_tokens: int):
+    async def answer(self, model: str, question: str, sources: list[str], *, max_tokens: int,
+                     answer_mode: str = "auto"):
         tm = self.task_model(model)
         try:
-            return await answer_question(tm, question, sources, max_tokens=max_tokens)
+            return await answer_question(tm, question, sources, max_tokens=max_tokens, mode=answer_mode)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
 
@@ -137,7 +138,7 @@ class TasksService:
             raise APIError(str(exc), param="collection") from None
 
     async def ask_collection(self, model: str, question: str, collection: str, *, k: int, mode: str,
-                             filters: dict | None, self_query: bool, max_tokens: int):
+                             filters: dict | None, self_query: bool, max_tokens: int, answer_mode: str = "auto"):
         """Retrieve from `collection` and answer with citations (tunelab.rag.answer.ask)."""
 
         try:
@@ -148,7 +149,7 @@ class TasksService:
         searcher = await self.searcher(collection)
         try:
             return await ask(question, searcher=searcher, model=tm, k=k, mode=mode, filters=parsed,
-                             self_query=self_query, max_tokens=max_tokens)
+                             self_query=self_query, max_tokens=max_tokens, answer_mode=answer_mode)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
         except RagError as exc:

@@ -52,7 +52,7 @@ async def asking(specs, settings, store, question, **kw) -> CitedAnswer:
 
 def test_a_real_engine_cites_only_retrieved_chunks(tiny, settings, store, searcher):
     result = run(asking(["tiny"], settings, store, "How fast does the electric kettle boil water?",
-                        searcher=searcher, k=3, mode="hybrid", loaded={"tiny": tiny}))
+                        searcher=searcher, k=3, mode="hybrid", loaded={"tiny": tiny}, answer_mode="free"))
     assert [s.index for s in result.sources] == [1, 2, 3]
     assert result.sources[0].doc_id == "KETTLE-1"  # the retrieval the answer rests on
     jsonschema.validate(json.loads(result.raw), qa_schema(3))  # constrained: always a well-formed reply
@@ -63,6 +63,12 @@ def test_a_real_engine_cites_only_retrieved_chunks(tiny, settings, store, search
     else:
         assert result.citations == [] and result.answer == NOT_IN_CONTEXT
     assert json.loads(json.dumps(result.to_dict()))["question"] == result.question
+    grounded = run(asking(["tiny"], settings, store, "How fast does the electric kettle boil water?",
+                          searcher=searcher, k=3, mode="hybrid", loaded={"tiny": tiny}))  # auto: grounded
+    assert grounded.answer_mode == "grounded" and grounded.answerable
+    q = grounded.quote
+    assert grounded.answer == q["text"] == grounded.sources[q["source"] - 1].text[q["start"]:q["end"]]
+    assert grounded.citations == [grounded.sources[q["source"] - 1]]
 
 
 def qa_reply(body: dict) -> str:

@@ -51,7 +51,7 @@ def test_replies_validate_on_both_branches(request, records, which, answerable):
     async def go():
         async with engine_model(loaded) as model:
             return await answer_many(model, [r.question for r in records], [r.review_snippets for r in records],
-                                     max_tokens=48)
+                                     max_tokens=48, mode="free")
 
     answers = run(go())
     for a, r in zip(answers, records):

@@ -60,12 +60,15 @@ async def qa(body: QARequest, request: Request) -> QAResponse:
             raise APIError(f"mode '{body.mode}' is not one of: dense, bm25, hybrid.", param="mode")
         res = await tasks.ask_collection(body.model, body.question, body.collection, k=body.k, mode=body.mode,
                                          filters=body.filters, self_query=body.self_query,
-                                         max_tokens=body.max_tokens)
+                                         max_tokens=body.max_tokens, answer_mode=body.answer_mode)
         return QAResponse(model=body.model, answer=res.answer, answerable=res.answerable, query=res.query,
+                          answer_mode=res.answer_mode, quote=res.quote,
                           citations=[citation_of(c) for c in res.citations],
                           sources=[citation_of(c) for c in res.sources])
     sources = body.sources()
-    result = await tasks.answer(body.model, body.question, sources, max_tokens=body.max_tokens)
+    result = await tasks.answer(body.model, body.question, sources, max_tokens=body.max_tokens,
+                                answer_mode=body.answer_mode)
     cited = [Citation(index=i, text=sources[i - 1]) for i in result.citations if 1 <= i <= len(sources)]
     return QAResponse(model=body.model, answer=result.answer, answerable=result.answerable, citations=cited,
+                      answer_mode=result.mode, quote=result.quote.to_dict() if result.quote else None,
                       sources=[Citation(index=i + 1, text=s) for i, s in enumerate(sources)])

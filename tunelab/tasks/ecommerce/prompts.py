@@ -65,6 +65,16 @@ def qa_messages(question: str, sources: list[str]) -> list[dict]:
                  f"and cite nothing.\n\nSources:\n{numbered}\n\nQuestion: {question.strip()}")
 
 
+def quote_messages(question: str, sources: list[str]) -> list[dict]:
+    """[QA], grounded: numbered sources, then the question; the reply is the one sentence of the
+    sources that answers it, copied exactly (what grounded QA ranks candidate sentences as). An
+    empty question asks for a sentence of the sources with no question (the baseline of that ranking)."""
+    numbered = "\n".join(f"[{i}] {s.strip()}" for i, s in enumerate(sources, start=1))
+    ask = f"\n\nQuestion: {question.strip()}" if question.strip() else ""
+    return _chat("[QA] Reply with the one sentence of the sources that answers the question, copied exactly."
+                 f"\n\nSources:\n{numbered}{ask}")
+
+
 # --- SFT examples ---------------------------------------------------------------------------------
 
 def _example(messages: list[dict], reply: str) -> dict:
