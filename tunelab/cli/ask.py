@@ -15,6 +15,7 @@ from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import print_error, user_errors
 from tunelab.rag import MODES, Filters, Searcher, load_reranker
 from tunelab.rag.answer import ask as ask_collection
+from tunelab.rag.cited_qa import MODES as ANSWER_MODES
 from tunelab.tasks.local import open_task_models
 from tunelab.tasks.model import TaskModelError
 
@@ -32,6 +33,7 @@ def ask(
     price_min: Annotated[float | None, typer.Option("--price-min", help="Lowest price, inclusive.")] = None,
     price_max: Annotated[float | None, typer.Option("--price-max", help="Highest price, inclusive.")] = None,
     max_tokens: Annotated[int, typer.Option("--max-tokens", help="Most tokens of the answer.")] = 160,
+    answer_mode: Annotated[str, typer.Option("--answer-mode", help="grounded: the answer is the source sentence that answers the question, copied; free: the model writes it; auto: grounded for local models under 3B parameters.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole result (answer, citations, sources) as one JSON object.")] = False,
 ) -> None:
     """Answer a question from a collection, citing the chunks the answer rests on."""
@@ -42,13 +44,15 @@ def ask(
         async with open_task_models([spec], settings(), store()) as [task_model]:
             return await ask_collection(question, searcher=searcher, model=task_model, k=k, mode=mode,
                                         filters=filters, reranker=reranker, self_query=self_query, expand=expand,
-                                        max_tokens=max_tokens)
+                                        max_tokens=max_tokens, answer_mode=answer_mode)
 
     with user_errors():
         if k < 1:
             raise ValueError(f"--k must be at least 1, got {k}.")
         if mode not in MODES:  # before any model loads
             raise ValueError(f"Unknown search mode '{mode}'; modes: {', '.join(MODES)}.")
+        if answer_mode not in ANSWER_MODES:
+            raise ValueError(f"Unknown answer mode '{answer_mode}'; modes: {', '.join(ANSWER_MODES)}.")
         filters = Filters.parse(filter_, price_min=price_min, price_max=price_max)
         searcher = Searcher.open(collection, settings=settings(), store=store())
         reranker = load_reranker(rerank) if rerank else None
@@ -70,6 +74,9 @@ def ask(
         found = f"{len(result.sources)} retrieved" if result.sources else "nothing was retrieved"
         console.print(f"[yellow]The sources do not hold the answer[/] ({found}).")
         return
+    if result.quote:
+        q = result.quote
+        console.print(f"[dim]Quoted from source [{q['source']}], characters {q['start']}-{q['end']}.[/]")
     console.print("\nSources:")
     for c in result.citations:
         name = f"{c.title} ({c.doc_id})" if c.title and c.title != c.doc_id else c.doc_id
