@@ -16,6 +16,7 @@ from tunelab.data.decontam import NgramIndex
 from tunelab.data.dedup import normalize_text
 from tunelab.data.near_dedup import near_duplicates
 from tunelab.datagen.against import against_texts
+from tunelab.datagen.errors import DatagenError
 from tunelab.eval.config import EvalConfig
 from tunelab.eval.runner import run_eval
 from tunelab.eval.tasks import get_task
@@ -84,6 +85,8 @@ def test_the_split_is_for_evaluation_only(real):
     assert not {p.id for p in real} & {p.id for p in load_sample_products()}
     assert against_texts("classify:real", settings=None, store=None) == [
         v for p in real for v in (p.id, p.title, p.category_path)]
+    with pytest.raises(DatagenError, match="only classify has a real split"):
+        against_texts("qa:real", settings=None, store=None)
 
 
 def test_classify_evaluates_the_real_split_by_name(real, settings, store, tmp_path):

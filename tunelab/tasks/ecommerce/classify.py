@@ -166,7 +166,7 @@ def _budget(k: int, candidates: int, knn_candidates: int, bm25_candidates: int) 
     if candidates < 1 and knn_candidates < 1 and bm25_candidates < 1:
         raise ValueError(f"candidates must be at least 1 (got candidates={candidates}), or another source "
                          "(knn_candidates, bm25_candidates) must have a budget.")
-    return Budget(embedding=max(candidates, 0), knn=max(knn_candidates, 0), bm25=max(bm25_candidates, 0))
+    return Budget(embedding=candidates, knn=knn_candidates, bm25=bm25_candidates)  # a negative one: ValueError
 
 
 def _retriever(taxonomy: Taxonomy, index: CategoryIndex | CandidateRetriever) -> CandidateRetriever:
