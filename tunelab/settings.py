@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="Product taxonomy file (Google format: 'ID - Level1 > Level2') for /v1/tasks/classify; "
                     "default: the packaged Google Product Taxonomy.",
     )
+    classify_catalogue: Path | None = Field(
+        default=None,
+        description="Labelled products file (TuneLab products JSONL; its train split when it has splits) whose nearest "
+                    "neighbours vote for candidate categories in /v1/tasks/classify; default: the packaged sample's "
+                    "train split.",
+    )
     progress_interval_s: float = Field(
         default=5.0, ge=0,
         description="When output is not a terminal (a pipe, a log file): seconds between plain progress lines.",

@@ -1,7 +1,8 @@
 """The evaluation texts a curate run decontaminates against, one `--against` value each:
 
 - `TASK:SPLIT`: a split of the packaged e-commerce sample an eval task reads (classify, extract, qa,
-  retrieval; train, validation or test), e.g. `qa:test`;
+  retrieval; train, validation or test), e.g. `qa:test`, or `classify:real` (the hand-labelled
+  real-style product titles);
 - a file (JSON, JSONL, CSV, Parquet; any other file line by line), optionally `FILE:SPLIT` to keep
   the rows whose `split` field is SPLIT;
 - a registered dataset's name.
@@ -23,7 +24,7 @@ from tunelab.datagen.errors import DatagenError
 from tunelab.settings import Settings
 from tunelab.store import Store
 
-SPLITS = ("train", "validation", "test")
+SPLITS = ("train", "validation", "test", "real")  # real: classify's hand-labelled titles only
 TASK_FILES = {"classify": "products", "extract": "attributes", "qa": "qa", "retrieval": "retrieval"}
 
 
@@ -65,9 +66,14 @@ def against_texts(spec: str, settings: Settings, store: Store) -> list[str]:
     split = tail if head and tail in SPLITS else None
     target = head if split else spec
     if split and target in TASK_FILES:
-        from tunelab.tasks.ecommerce.datasets import sample_path  # lazy: only a sample split needs the pack
+        from tunelab.tasks.ecommerce.datasets import (  # lazy: only a sample split needs the pack
+            real_products_path,
+            sample_path,
+        )
 
-        return _file_texts(sample_path(TASK_FILES[target]), split, spec)
+        if split == "real" and target != "classify":
+            raise DatagenError(f"--against {spec}: only classify has a real split (classify:real).")
+        return _file_texts(real_products_path() if split == "real" else sample_path(TASK_FILES[target]), split, spec)
     path = Path(target).expanduser()
     if path.is_file():
         return _file_texts(path, split, spec)

@@ -16,6 +16,8 @@ from tunelab.config_files import apply_overrides, read_yaml_mapping
 from tunelab.eval.gate import parse_gate
 
 TASKS = ("classify", "extract", "qa", "preference", "retrieval")
+KNN_CANDIDATES = 10  # classify's default budgets of the knn and BM25 candidate sources (docs/ecommerce.md: why)
+BM25_CANDIDATES = 10
 
 
 class EvalConfigError(ValueError):
@@ -65,8 +67,10 @@ class EvalConfig(_Strict):
         default_factory=list,
         description="JSONL files of precomputed predictions ({\"id\": ..., \"prediction\": ...} per line), each "
                     "compared as one more column named after the file; with no models they alone are compared.")
-    split: Literal["train", "validation", "test"] = Field(
-        "test", description="Which split of the data to evaluate on; a `data` file with no split fields is used whole.")
+    split: Literal["train", "validation", "test", "real"] = Field(
+        "test", description="Which split of the data to evaluate on; a `data` file with no split fields is used whole. "
+                            "classify without `data`: `real` is the packaged hand-labelled real-style product titles "
+                            "(kept out of all training data) instead of the synthetic sample.")
     data: str | None = Field(
         None, description="Your own file instead of the shipped sample: TuneLab products JSONL with category ids "
                           "(classify), MAVE JSONL (extract) or AmazonQA JSONL (qa); preference pairs (preference, "
@@ -76,7 +80,20 @@ class EvalConfig(_Strict):
                           "packaged Google Product Taxonomy.")
     limit: int | None = Field(None, ge=1, description="Evaluate only the first N examples of the split.")
     k: int = Field(5, ge=1, le=100, description="classify: ranked categories kept per product (topK_accuracy).")
-    candidates: int = Field(20, ge=1, le=1000, description="classify: categories retrieved by embedding before the model ranks them.")
+    candidates: int = Field(20, ge=0, le=1000, description="classify: categories retrieved by embedding before the model ranks them.")
+    knn_candidates: int = Field(
+        KNN_CANDIDATES, ge=0, le=200,
+        description="classify: categories the nearest labelled products of `catalogue` add to the candidates (0: none).")
+    bm25_candidates: int = Field(
+        BM25_CANDIDATES, ge=0, le=200,
+        description="classify: categories whose names and synonyms share the title's words (BM25) add to the "
+                    "candidates (0: none).")
+    length_normalized: bool = Field(
+        False, description="classify: rank candidates by per-token mean log-likelihood instead of the total (removes a "
+                           "base model's preference for short paths).")
+    catalogue: str | None = Field(
+        None, description="classify: labelled products (TuneLab products file; its train split when it has splits) "
+                          "whose nearest neighbours vote for candidates; default: the sample's train split.")
     attributes: str | list[str] | dict[str, Any] | None = Field(
         None, description="extract: the attributes to extract: names ('Color, Size' or a list; each a string) or a "
                           "mapping name -> type (string, number, integer, boolean, or a list of allowed values); "
@@ -131,6 +148,13 @@ class EvalConfig(_Strict):
             raise ValueError("`attributes` is for task extract only.")
         if self.taxonomy is not None and self.task != "classify":
             raise ValueError("`taxonomy` is for task classify only.")
+        if self.catalogue is not None and self.task != "classify":
+            raise ValueError("`catalogue` is for task classify only.")
+        if self.split == "real" and self.task != "classify" and self.data is None:
+            raise ValueError("split `real` (the hand-labelled real-style product titles) is for task classify; "
+                             "the sample's other tasks have train, validation and test.")
+        if self.task == "classify" and self.candidates + self.knn_candidates + self.bm25_candidates < 1:
+            raise ValueError("candidates, knn_candidates and bm25_candidates are all 0: classify needs candidates.")
         return self
 
     @property

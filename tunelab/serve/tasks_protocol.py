@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tunelab.tasks.ecommerce.datasets.records import Product
 
 MAX_INPUTS = 256
+KNN_CANDIDATES = 10  # default budgets of the knn and BM25 candidate sources (docs/ecommerce.md: why)
+BM25_CANDIDATES = 10
 
 
 class _Request(BaseModel):
@@ -61,12 +63,25 @@ class ClassifyRequest(_Request):
     input: str | ProductInput | list[str | ProductInput] = Field(
         description="A listing as text (title first) or as fields, or a list of them.")
     top_k: int = Field(5, ge=1, le=50, description="Categories to return per input, best first.")
-    candidates: int = Field(20, ge=1, le=200, description="Categories retrieved by embedding similarity and ranked by the model.")
+    candidates: int = Field(20, ge=0, le=200, description="Categories retrieved by embedding similarity and ranked by the model.")
+    knn_candidates: int = Field(KNN_CANDIDATES, ge=0, le=100,
+                                description="Categories the nearest labelled catalogue products add (the server's "
+                                            "TUNELAB_CLASSIFY_CATALOGUE, else the sample's train split); 0: none.")
+    bm25_candidates: int = Field(BM25_CANDIDATES, ge=0, le=100,
+                                 description="Categories whose names and synonyms share the title's words add; 0: none.")
+    length_normalized: bool = Field(False, description="Rank by per-token mean log-likelihood instead of the total "
+                                                       "(removes a base model's preference for short paths).")
     generate: bool = Field(False, description="Also rank the path the model writes itself (constrained to the taxonomy): "
                                               "slower, reaches categories retrieval missed.")
 
     def texts(self) -> list[str]:
         return _texts(self.input, "input")
+
+    @model_validator(mode="after")
+    def _some_candidates(self) -> ClassifyRequest:
+        if self.candidates + self.knn_candidates + self.bm25_candidates < 1:
+            raise ValueError("candidates, knn_candidates and bm25_candidates are all 0: classify needs candidates.")
+        return self
 
 
 class CategoryScoreOut(BaseModel):
@@ -82,7 +97,8 @@ class ClassifyResult(BaseModel):
     path: str | None
     score: float
     top_k: list[CategoryScoreOut]
-    method: str = Field(description="likelihood, constrained+retrieval, retrieval, or encoder (a trained classifier).")
+    method: str = Field(description="likelihood, mean-likelihood (length_normalized), constrained+retrieval, retrieval, "
+                                    "or encoder (a trained classifier).")
     label: str | None = None
 
 

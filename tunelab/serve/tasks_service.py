@@ -21,9 +21,11 @@ from tunelab.serve.generation_service import GenerationService
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.ecommerce.attributes import AttributeSchemaError, parse_attribute_spec
+from tunelab.tasks.ecommerce.candidates import CandidateRetriever
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.classify import classify_many
 from tunelab.tasks.ecommerce.extract import extract_many
+from tunelab.tasks.ecommerce.neighbours import ProductNeighbours
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 from tunelab.tasks.encoder import EncoderTaskModel
 from tunelab.tasks.model import EngineTaskModel, TaskModel, TaskModelError, UpstreamTaskModel
@@ -49,13 +51,20 @@ class TasksService:
         return EngineTaskModel(gen.engine, gen.loaded, adapter=target.adapter, name=model)
 
     async def category_index(self):
-        """(taxonomy, index), built once per server."""
+        """(taxonomy, candidate retriever), built once per server: the category index now, the knn
+        catalogue (TUNELAB_CLASSIFY_CATALOGUE's train split, else the sample's) and the BM25 index on
+        their first use."""
         async with self._lock:
             if self._index is None:
 
                 def build():
                     taxonomy = Taxonomy.load(self.settings.taxonomy)
-                    return taxonomy, CategoryIndex.for_settings(taxonomy, self.settings, embedder=self.embedder)
+                    index = CategoryIndex.for_settings(taxonomy, self.settings, embedder=self.embedder)
+                    neighbours = None
+                    if self.settings.classify_catalogue is not None:
+                        neighbours = ProductNeighbours.from_file(self.settings.classify_catalogue, taxonomy,
+                                                                 index.embedder, cache_dir=self.settings.home / "cache")
+                    return taxonomy, CandidateRetriever(index, neighbours=neighbours)
 
                 self._taxonomy, self._index = await anyio.to_thread.run_sync(build)
             return self._taxonomy, self._index
@@ -76,7 +85,8 @@ class TasksService:
             self._taxonomy = await anyio.to_thread.run_sync(Taxonomy.load, self.settings.taxonomy)
         return self._taxonomy
 
-    async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, generate: bool = False):
+    async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, knn_candidates: int = 0,
+                       bm25_candidates: int = 0, length_normalized: bool = False, generate: bool = False):
 
         tm = await self.encoder(model)
         if tm is not None:  # its labels are its candidates: no retrieval index needed
@@ -86,7 +96,8 @@ class TasksService:
         taxonomy, index = await self.category_index()
         try:
             return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates,
-                                                     generate=generate)
+                                                 knn_candidates=knn_candidates, bm25_candidates=bm25_candidates,
+                                                 length_normalized=length_normalized, generate=generate)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
 

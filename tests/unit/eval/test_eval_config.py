@@ -16,6 +16,8 @@ def test_yaml_with_defaults_and_overrides(tmp_path):
     cfg = load_eval_config(path, ["limit=10", "k=3", "judge.model=base"])
     assert cfg.task == "classify" and cfg.models == ["base", "shop-v1"] and cfg.split == "test"
     assert cfg.limit == 10 and cfg.k == 3 and cfg.candidates == 20
+    assert (cfg.knn_candidates, cfg.bm25_candidates, cfg.length_normalized, cfg.catalogue) == (10, 10, False, None)
+    assert eval_config_from({"task": "classify", "models": ["a"], "split": "real"}).split == "real"
     assert cfg.gate == ["f1 >= baseline + 0.02"]
     assert cfg.judge == JudgeConfig(model="base") and cfg.judge.rubric_text() is None
     assert cfg.columns == ["base", "shop-v1"]
@@ -46,6 +48,10 @@ def test_unknown_key_names_the_file_and_the_key(tmp_path):
     ({"task": "classify", "models": ["a"], "limit": 0}, "limit"),
     ({"task": "qa", "models": ["a"], "attributes": ["Color"]}, "for task extract only"),
     ({"task": "qa", "models": ["a"], "taxonomy": "t.txt"}, "for task classify only"),
+    ({"task": "qa", "models": ["a"], "catalogue": "products.jsonl"}, "`catalogue` is for task classify only"),
+    ({"task": "extract", "models": ["a"], "split": "real"}, "split `real`"),
+    ({"task": "classify", "models": ["a"], "candidates": 0, "knn_candidates": 0, "bm25_candidates": 0}, "all 0"),
+    ({"task": "classify", "models": ["a"], "knn_candidates": -1}, "knn_candidates"),
     ({"task": "qa", "models": ["a", " "]}, "must not be empty"),
     ({"task": "qa", "models": ["a"], "gate": ["f1 >= baseline +"]}, "gate: gate 'f1 >= baseline +': it ends too early"),
     ({"task": "qa", "models": ["a"], "gate": ["f1 baseline"]}, "gate: gate 'f1 baseline'"),

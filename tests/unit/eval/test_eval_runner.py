@@ -110,6 +110,7 @@ def test_classify_base_and_adapter_metrics_match_sklearn(settings, store, models
     result = run(config, settings, store, progress=lambda done, total: calls.append((done, total)))
 
     assert result.models == ["tiny", "tiny-shop"] and result.task == "classify" and result.split == "test"
+    assert set(get_task("classify").metric_names(config)) == set(result.metrics["tiny"])
     assert [e["id"] for e in result.examples] == [p.id for p in load_sample_products("test")[:6]]
     assert calls[0] == (0, 12) and calls[-1] == (12, 12) and len(calls) == 13  # one tick per model×example
 
@@ -125,6 +126,15 @@ def test_classify_base_and_adapter_metrics_match_sklearn(settings, store, models
             hierarchical_f1_by_paths([o["path"] for o in outs], [e["reference"]["path"] for e in result.examples]))
         hits = [ref in [t["id"] for t in o["top_k"]][:5] for ref, o in zip(y_true, outs)]
         assert m["top5_accuracy"] == pytest.approx(np.mean(hits))
+        # candidate recall, per source (the defaults: 8 by embedding, 10 by knn, 10 by BM25) and of the union
+        for source in ("embedding", "knn", "bm25", "union"):
+            name = "candidate_recall" if source == "union" else f"candidate_recall_{source}"
+            assert m[name] == pytest.approx(np.mean([ref in o["candidates"][source] for ref, o in zip(y_true, outs)]))
+        for o in outs:
+            c = o["candidates"]
+            assert len(c["embedding"]) == 8 and 1 <= len(c["knn"]) <= 10 and len(c["bm25"]) <= 10
+            assert c["union"] == list(dict.fromkeys(c["embedding"] + c["knn"] + c["bm25"]))
+        assert m["candidate_recall"] >= max(m["candidate_recall_embedding"], m["candidate_recall_knn"])
         for o, e in zip(outs, result.examples):
             assert len(o["top_k"]) == 5 and o["top_k"][0]["id"] == o["id"] and o["method"] == "likelihood"
             scores = [t["score"] for t in o["top_k"]]

@@ -1,6 +1,7 @@
 """classify on the tiny model through a real batching engine: always a taxonomy id and its full path,
-top-k sorted, likelihood scores equal to a softmax of the model's own log-likelihoods, the
-constrained path among the candidates; the upstream-like fallbacks; errors that name the record."""
+top-k sorted, likelihood scores equal to a softmax of the model's own log-likelihoods (or of their
+per-token means), the constrained path among the candidates, the knn and BM25 candidates ranked with
+the embedding ones; the upstream-like fallbacks; errors that name the record."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ecommerce_task_helpers import (
     small_taxonomy,
 )
 
+from tunelab.tasks.ecommerce.candidates import Budget, CandidateRetriever
+from tunelab.tasks.ecommerce.category_bm25 import CategoryBM25
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.classify import (
     Classification,
@@ -25,6 +28,8 @@ from tunelab.tasks.ecommerce.classify import (
     parse_path,
     path_constraint,
 )
+from tunelab.tasks.ecommerce.datasets.records import Product
+from tunelab.tasks.ecommerce.neighbours import ProductNeighbours
 from tunelab.tasks.ecommerce.prompts import classify_messages
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
@@ -197,3 +202,46 @@ def test_bad_input_names_the_record(tiny, small, google):
 async def _other_index(tiny, taxonomy, index):
     async with engine_model(tiny) as model:
         return await classify(model, "shoes", taxonomy=taxonomy, index=index)
+
+
+def test_knn_and_bm25_candidates_are_ranked_with_the_embedding_ones(tiny, small):
+    taxonomy, index = small
+    catalogue = [Product(id=f"c{i}", title=t, category_id=c) for i, (t, c) in enumerate(
+        [("Memory foam dog bed", 4), ("Running shoes, mesh", 7), ("Chef knife with sheath", 12),
+         ("Insulated water bottle", 14), ("Bluetooth headphones", 17)])]
+    retriever = CandidateRetriever(index, neighbours=ProductNeighbours(catalogue, index.embedder, neighbours=2),
+                                   bm25=CategoryBM25(taxonomy, aliases={}))
+    budget = Budget(embedding=2, knn=2, bm25=2)
+
+    async def go():
+        async with engine_model(tiny) as model:
+            return await classify_many(model, TEXTS[:3], taxonomy=taxonomy, index=retriever, k=50, candidates=2,
+                                       knn_candidates=2, bm25_candidates=2)
+
+    found = retriever.gather_many(TEXTS[:3], budget)
+    for c, f in zip(run(go()), found):
+        check_valid(c, taxonomy, 50)
+        assert c.method == "likelihood" and math.isclose(sum(s.score for s in c.top_k), 1.0, abs_tol=1e-6)
+        assert c.candidates == {**f.sources, "union": f.ids} and set(f.sources) == {"embedding", "knn", "bm25"}
+        assert sorted(s.id for s in c.top_k) == sorted(f.ids)  # every candidate of every source was ranked
+    assert any(set(f.sources["knn"]) - set(f.sources["embedding"]) for f in found)  # knn added a category
+
+
+def test_length_normalized_ranks_by_the_mean_log_likelihood_per_token(tiny, small):
+    taxonomy, index = small
+
+    async def go():
+        async with engine_model(tiny) as model:
+            return await classify(model, TEXTS[3], taxonomy=taxonomy, index=index, k=50, candidates=6,
+                                  length_normalized=True)
+
+    c = run(go())
+    check_valid(c, taxonomy, 50)
+    assert c.method == "mean-likelihood" and c.candidates["union"] == [i for i, _ in index.search(TEXTS[3], 6)]
+    messages = classify_messages(TEXTS[3])
+    prompt_text = tiny.chat_prompt(messages)
+    means = [reference_logp(tiny, messages, s.path) / len(NoScoreModel(None, tiny).option_ids(messages, prompt_text,
+                                                                                            s.path))
+             for s in c.top_k]
+    probs = [math.exp(m - max(means)) for m in means]
+    assert [s.score for s in c.top_k] == pytest.approx([p / sum(probs) for p in probs], abs=1e-4)

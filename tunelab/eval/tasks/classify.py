@@ -3,7 +3,10 @@
 Metrics (labels are category ids; a prediction with no usable category is its own "none" label):
 accuracy; f1 = macro F1 over every label seen in references or predictions (scikit-learn's
 average="macro"); weighted_f1 (weights = reference support); hierarchical_f1 (ancestor-augmented
-micro hF, Kiritchenko et al.); top{k}_accuracy (the reference among the k ranked categories).
+micro hF, Kiritchenko et al.); top{k}_accuracy (the reference among the k ranked categories);
+candidate_recall (the reference among the categories the model ranked: the ceiling of accuracy) and
+candidate_recall_<source> for each candidate source with a budget (embedding, knn, bm25), over the
+examples whose candidates are known (not a predictions file's, nor an encoder classifier's).
 """
 
 from __future__ import annotations
@@ -18,23 +21,44 @@ from tunelab.data.errors import FieldError
 from tunelab.eval.metrics import accuracy, hierarchical_f1, macro_f1, per_class_counts, top_k_accuracy, weighted_f1
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
 from tunelab.settings import Settings
+from tunelab.tasks.ecommerce.candidates import CandidateRetriever
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
-from tunelab.tasks.ecommerce.datasets import load_products, packaged_taxonomy, sample_path
+from tunelab.tasks.ecommerce.datasets import (
+    REAL_SPLIT,
+    load_products,
+    packaged_taxonomy,
+    real_products_path,
+    sample_path,
+)
+from tunelab.tasks.ecommerce.neighbours import ProductNeighbours
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
 NONE_LABEL = "(none)"
+SOURCE_FIELDS = {"embedding": "candidates", "knn": "knn_candidates", "bm25": "bm25_candidates"}
 
 
 @dataclass
 class Context:
     taxonomy: Any  # Taxonomy
-    index: Any  # CategoryIndex, or None when only prediction files are scored
+    index: Any  # CandidateRetriever, or None when only prediction files are scored
     k: int
     candidates: int
+    knn_candidates: int = 0
+    bm25_candidates: int = 0
+    length_normalized: bool = False
+
+    def sources(self) -> list[str]:
+        """The candidate sources with a budget."""
+        return [name for name, key in SOURCE_FIELDS.items() if getattr(self, key) > 0]
+
+
+def _sources(config) -> list[str]:
+    return [name for name, key in SOURCE_FIELDS.items() if getattr(config, key) > 0]
 
 
 def metric_names(config) -> list[str]:
-    return ["accuracy", "f1", "weighted_f1", "hierarchical_f1", f"top{config.k}_accuracy"]
+    return ["accuracy", "f1", "weighted_f1", "hierarchical_f1", f"top{config.k}_accuracy", "candidate_recall",
+            *(f"candidate_recall_{s}" for s in _sources(config))]
 
 
 def _taxonomy(config):
@@ -45,7 +69,7 @@ def _taxonomy(config):
 def load_examples(config) -> list[Example]:
 
     taxonomy = _taxonomy(config)
-    source = config.data or str(sample_path("products"))
+    source = config.data or str(real_products_path() if config.split == REAL_SPLIT else sample_path("products"))
     products = load_products(source, taxonomy=taxonomy)
     chosen = select_split(products, config.split, config.limit, source)
     return unique_ids([Example(id=p.id, input=p.text(), reference={"id": p.category_id, "path": p.category_path},
@@ -53,15 +77,31 @@ def load_examples(config) -> list[Example]:
                       source)
 
 
+def _retriever(config, settings: Settings, taxonomy: Taxonomy) -> CandidateRetriever:
+    """The category index, and the knn catalogue when knn has a budget: `catalogue`'s train split (the
+    sample's by default) less the evaluated records, so no product votes for itself."""
+    cache = settings.home / "cache"
+    index = CategoryIndex(taxonomy, cache_dir=cache)
+    neighbours = None
+    if config.knn_candidates > 0:
+        evaluated = {ex.id for ex in load_examples(config)}
+        if config.catalogue:
+            neighbours = ProductNeighbours.from_file(config.catalogue, taxonomy, index.embedder, cache_dir=cache,
+                                                     exclude=evaluated)
+        else:
+            neighbours = ProductNeighbours.sample(index.embedder, taxonomy=taxonomy, cache_dir=cache, exclude=evaluated)
+    return CandidateRetriever(index, neighbours=neighbours)
+
+
 async def prepare(config, settings: Settings, *, with_models: bool = True) -> Context:
-    """The taxonomy, and (when models will run) the embedding index of its category paths."""
+    """The taxonomy, and (when models will run) the candidate sources: the embedding index of its
+    category paths, the knn catalogue, the BM25 index of its names and synonyms."""
     taxonomy = _taxonomy(config)
     index = None
     if with_models:
-
-        index = await anyio.to_thread.run_sync(
-            lambda: CategoryIndex(taxonomy, cache_dir=settings.home / "cache"))
-    return Context(taxonomy, index, config.k, config.candidates)
+        index = await anyio.to_thread.run_sync(lambda: _retriever(config, settings, taxonomy))
+    return Context(taxonomy, index, config.k, config.candidates, config.knn_candidates, config.bm25_candidates,
+                   config.length_normalized)
 
 
 def _output(cid: int | None, path: str | None, top_k: list[dict], **extra: Any) -> dict[str, Any]:
@@ -73,9 +113,11 @@ async def predict(model, example: Example, ctx: Context) -> dict[str, Any]:
     from tunelab.tasks.ecommerce.classify import classify  # lazy: torch is slow to import
 
     c = await classify(model, example.input, taxonomy=ctx.taxonomy, index=ctx.index, k=ctx.k,
-                       candidates=ctx.candidates, record_id=example.id)
+                       candidates=ctx.candidates, knn_candidates=ctx.knn_candidates,
+                       bm25_candidates=ctx.bm25_candidates, length_normalized=ctx.length_normalized,
+                       record_id=example.id)
     top = [{"id": t.id, "path": t.path, "score": float(t.score)} for t in c.top_k]
-    return _output(c.id, c.path, top, score=float(c.score), method=c.method)
+    return _output(c.id, c.path, top, score=float(c.score), method=c.method, candidates=c.candidates)
 
 
 def failed_output(error: str) -> dict[str, Any]:
@@ -144,12 +186,16 @@ def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context)
             "weighted_f1": weighted_f1(preds, refs),
             "hierarchical_f1": hierarchical_f1(known, refs, ancestors),
             f"top{k}_accuracy": top_k_accuracy(ranked, refs, k=k),
+            **candidate_recall(outs, refs, ctx.sources()),
         }
         rows = []
         for o, p, kn, r, rank in zip(outs, preds, known, refs, ranked):
             o["correct"] = p == r
-            rows.append({"correct": float(p == r), "hierarchical_f1": hierarchical_f1([kn], [r], ancestors),
-                         f"top{k}_hit": float(r in rank[:k])})
+            row = {"correct": float(p == r), "hierarchical_f1": hierarchical_f1([kn], [r], ancestors),
+                   f"top{k}_hit": float(r in rank[:k])}
+            if o.get("candidates"):
+                row["candidate_hit"] = float(r in o["candidates"].get("union", []))
+            rows.append(row)
         per_example[model] = rows
         counts = per_class_counts(preds, refs)
         per_class[model] = [counts[c].prf().f1 for c in labels]
@@ -160,6 +206,20 @@ def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context)
         "support": [support[c] for c in labels], "values": per_class,
     }}
     return Scores(metrics, per_example, breakdowns)
+
+
+def candidate_recall(outs: list[dict], refs: list, sources: list[str]) -> dict[str, float]:
+    """candidate_recall: the share of examples whose reference is among the categories the model
+    ranked (the union of every source, and the path it wrote where it wrote one), and
+    candidate_recall_<source> for each of `sources` alone; over the outputs that record their
+    candidates. {} when none does (a predictions file, an encoder classifier)."""
+    known = [(o["candidates"], r) for o, r in zip(outs, refs) if o.get("candidates")]
+    if not known:
+        return {}
+    out = {"candidate_recall": sum(r in c.get("union", []) for c, r in known) / len(known)}
+    for source in sources:
+        out[f"candidate_recall_{source}"] = sum(r in c.get(source, []) for c, r in known) / len(known)
+    return out
 
 
 def judge_view(example: Example, output: dict[str, Any]) -> tuple[str, str, str]:

@@ -33,8 +33,9 @@ def _texts(body) -> list[str]:
 @router.post("/v1/tasks/classify", response_model=ClassifyResponse)
 async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
     texts = _texts(body)
-    taxonomy, results = await request.app.state.tasks.classify(body.model, texts, k=body.top_k,
-                                                              candidates=body.candidates, generate=body.generate)
+    taxonomy, results = await request.app.state.tasks.classify(
+        body.model, texts, k=body.top_k, candidates=body.candidates, knn_candidates=body.knn_candidates,
+        bm25_candidates=body.bm25_candidates, length_normalized=body.length_normalized, generate=body.generate)
     data = [ClassifyResult(index=i, id=r.id, path=r.path, score=r.score, method=r.method, label=r.label,
                            top_k=[CategoryScoreOut(id=c.id, path=c.path, score=c.score, label=c.label)
                                   for c in r.top_k])

@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +35,7 @@ class Embedder(Protocol):
 SCHEME = "path+name"
 
 
-def _slug(text: str) -> str:
+def cache_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[-40:] or "x"
 
 
@@ -69,33 +69,14 @@ class CategoryIndex:
         key = "\n".join([self.embedder.name, SCHEME, *self.paths])
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
         version = self.taxonomy.version or "custom"
-        return f"categories-{_slug(version)}-{len(self.paths)}-{_slug(self.embedder.name)}-{digest}.npy"
+        return f"categories-{cache_slug(version)}-{len(self.paths)}-{cache_slug(self.embedder.name)}-{digest}.npy"
 
     def _load_or_build(self) -> np.ndarray:
-        if self.cache_path is not None and self.cache_path.is_file():
-            try:
-                matrix = np.load(self.cache_path, allow_pickle=False)
-            except (OSError, ValueError):  # a torn or foreign file: rebuild it
-                matrix = None
-            if matrix is not None and matrix.ndim == 2 and matrix.shape[0] == len(self.paths):
-                return matrix.astype(np.float32, copy=False)
-        matrix = self._embed(self.paths) + self._embed(self.names)
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-        if self.cache_path is not None:
-            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            # write then rename, so a concurrent reader never sees half a file
-            fd, tmp = tempfile.mkstemp(dir=self.cache_path.parent, suffix=".npy.tmp")
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, matrix)
-            os.replace(tmp, self.cache_path)
-        return matrix
+        def build() -> np.ndarray:
+            matrix = embed_rows(self.embedder, self.paths) + embed_rows(self.embedder, self.names)
+            return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        out = np.asarray(self.embedder.embed(texts), dtype=np.float32)
-        if out.ndim != 2 or out.shape[0] != len(texts):
-            raise ValueError(f"The embedder {self.embedder.name!r} returned an array of shape {out.shape} "
-                             f"for {len(texts)} texts.")
-        return out
+        return cached_matrix(self.cache_path, len(self.paths), build)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -110,8 +91,14 @@ class CategoryIndex:
             raise ValueError(f"n must be at least 1, got {n}.")
         if len(texts) == 0:
             return []
-        queries = np.asarray(self.embedder.embed(list(texts)), dtype=np.float32)  # [q, dim]
-        sims = queries @ self.matrix.T  # [q, categories]
+        return self.top(self.similarities(embed_rows(self.embedder, list(texts))), n)
+
+    def similarities(self, queries: np.ndarray) -> np.ndarray:
+        """[q, categories] cosines of unit query vectors (rows of `embedder.embed`) with every category."""
+        return np.asarray(queries, dtype=np.float32) @ self.matrix.T
+
+    def top(self, sims: np.ndarray, n: int) -> list[list[tuple[int, float]]]:
+        """The `n` best (category id, cosine) of each row of `similarities`, best first."""
         n = min(n, sims.shape[1])
         top = np.argpartition(-sims, n - 1, axis=1)[:, :n]  # unordered best n per row
         out = []
@@ -119,3 +106,32 @@ class CategoryIndex:
             cols = cols[np.argsort(-row[cols], kind="stable")]
             out.append([(int(self.ids[c]), float(row[c])) for c in cols])
         return out
+
+
+def embed_rows(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """`embedder.embed(texts)` as float32, checked to be one row per text."""
+    out = np.asarray(embedder.embed(texts), dtype=np.float32)
+    if out.ndim != 2 or out.shape[0] != len(texts):
+        raise ValueError(f"The embedder {embedder.name!r} returned an array of shape {out.shape} "
+                         f"for {len(texts)} texts.")
+    return out
+
+
+def cached_matrix(path: Path | None, rows: int, build: Callable[[], np.ndarray]) -> np.ndarray:
+    """The float32 matrix kept at `path` when it is there with `rows` rows, else `build()` written
+    there (to a temp file first, then renamed, so a concurrent reader never sees half a file)."""
+    if path is not None and path.is_file():
+        try:
+            matrix = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):  # a torn or foreign file: rebuild it
+            matrix = None
+        if matrix is not None and matrix.ndim == 2 and matrix.shape[0] == rows:
+            return matrix.astype(np.float32, copy=False)
+    matrix = np.asarray(build(), dtype=np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, matrix)
+        os.replace(tmp, path)
+    return matrix

@@ -1,14 +1,18 @@
 """[CLASSIFY]: a product text -> a Google Product Taxonomy category, always a real id and full path.
 
-Candidates are the `candidates` categories nearest by embedding (`CategoryIndex`) plus the path the
-model writes under a choice constraint over every taxonomy path (so a fine-tuned model reaches its
-category even when retrieval misses it). Where the model can score replies (a local engine), each
-candidate's path is scored as the whole reply and the scores are a softmax over the candidates'
-log-likelihoods (method "likelihood": probabilities summing to 1 over all candidates). Where it
-cannot (an upstream), the constrained answer is first with score 1.0 and the other candidates follow
-with their cosine similarity to the text (method "constrained+retrieval": a ranking, not
-probabilities); an upstream that ignores the constraint and writes no taxonomy path leaves the
-retrieval ranking alone (method "retrieval", cosine scores).
+Candidates are the union of up to three sources (`tunelab.tasks.ecommerce.candidates`): the
+`candidates` categories nearest by embedding (`CategoryIndex`), the labels of the nearest labelled
+catalogue products (`knn_candidates`) and the categories whose names and synonyms match the title's
+words (`bm25_candidates`); plus, with `generate`, the path the model writes under a choice
+constraint over every taxonomy path (so a fine-tuned model reaches its category even when retrieval
+misses it). Where the model can score replies (a local engine), each candidate's path is scored as
+the whole reply and the scores are a softmax over the candidates' log-likelihoods (method
+"likelihood": probabilities summing to 1 over all candidates); with `length_normalized` over their
+per-token mean log-likelihoods instead (method "mean-likelihood"), which removes a base model's
+preference for short paths. Where it cannot (an upstream), the constrained answer is first with
+score 1.0 and the other candidates follow with their cosine similarity to the text (method
+"constrained+retrieval": a ranking, not probabilities); an upstream that ignores the constraint and
+writes no taxonomy path leaves the retrieval ranking, by cosine, alone (method "retrieval").
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tunelab.engine.types import Constraint
+from tunelab.tasks.ecommerce.candidates import Budget, CandidateRetriever, Candidates, retriever_for
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.prompts import classify_messages
 from tunelab.tasks.ecommerce.taxonomy import SEPARATOR, Taxonomy, UnknownCategoryError
@@ -41,8 +46,10 @@ class CategoryScore:
 @dataclass(frozen=True)
 class Classification:
     """The chosen category (`id`, `path`, `score`), the best `k` candidates best first (the chosen
-    one first), and how the scores were made ("likelihood", "constrained+retrieval", "retrieval", or
-    "encoder": an encoder classifier's softmax over its labels, `label` its own label name)."""
+    one first), how the scores were made ("likelihood", "mean-likelihood", "constrained+retrieval",
+    "retrieval", or "encoder": an encoder classifier's softmax over its labels, `label` its own label
+    name), and the candidate ids: per source ("embedding", "knn", "bm25", "generated" for the path the
+    model wrote) and "union", every category ranked (empty for an encoder)."""
 
     id: int | None
     path: str | None
@@ -50,6 +57,7 @@ class Classification:
     top_k: list[CategoryScore] = field(default_factory=list)
     method: str = "likelihood"
     label: str | None = None
+    candidates: dict[str, list[int]] = field(default_factory=dict)
 
 
 _CHOICES: weakref.WeakKeyDictionary[Taxonomy, Constraint] = weakref.WeakKeyDictionary()
@@ -100,30 +108,35 @@ async def _written(model: TaskModel, messages: list[dict], taxonomy: Taxonomy) -
     return parse_path(taxonomy, written)
 
 
-async def _classify(model: TaskModel, text: str, retrieved: list[tuple[int, float]], *, taxonomy: Taxonomy,
-                    k: int, generate: bool = False) -> Classification:
+async def _classify(model: TaskModel, text: str, found: Candidates, *, taxonomy: Taxonomy, k: int,
+                    generate: bool = False, length_normalized: bool = False) -> Classification:
     messages = classify_messages(text)
-    cosine = dict(retrieved)
-    ids = list(cosine)
+    cosine = found.cosine
+    ids = list(found.ids)
+    sources = dict(found.sources)
     chosen = await _written(model, messages, taxonomy) if generate else None
     if chosen is not None and chosen not in cosine:
         ids.append(chosen)
-    logps = await model.score(messages, [taxonomy.path(i) for i in ids])
+    paths = [taxonomy.path(i) for i in ids]
+    logps = await (model.score(messages, paths, mean=True) if length_normalized else model.score(messages, paths))
     if logps is None and not generate:  # no likelihoods (an upstream): the model's constrained pick leads
         chosen = await _written(model, messages, taxonomy)
         if chosen is not None and chosen not in cosine:
             ids.append(chosen)
+    if chosen is not None:
+        sources["generated"] = [chosen]
     if logps is not None:
         ranked = sorted(zip(ids, _softmax(logps)), key=lambda p: -p[1])
-        method = "likelihood"
+        method = "mean-likelihood" if length_normalized else "likelihood"
     elif chosen is not None:
-        ranked = [(chosen, 1.0)] + [(i, cosine[i]) for i in ids if i != chosen]
+        ranked = [(chosen, 1.0)] + sorted(((i, cosine[i]) for i in ids if i != chosen), key=lambda p: -p[1])
         method = "constrained+retrieval"
     else:
-        ranked = list(retrieved)
+        ranked = sorted(((i, cosine[i]) for i in ids), key=lambda p: -p[1])
         method = "retrieval"
     top = [CategoryScore(i, taxonomy.path(i), float(s)) for i, s in ranked[:max(k, 1)]]
-    return Classification(id=top[0].id, path=top[0].path, score=top[0].score, top_k=top, method=method)
+    return Classification(id=top[0].id, path=top[0].path, score=top[0].score, top_k=top, method=method,
+                          candidates={**sources, "union": ids})
 
 
 def _category_of(label: str, taxonomy: Taxonomy) -> tuple[int | None, str | None]:
@@ -147,46 +160,60 @@ async def _encoder_classify(model: EncoderTaskModel, texts: Sequence[str], taxon
     return out
 
 
-def _check_args(k: int, candidates: int, taxonomy: Taxonomy, index: CategoryIndex) -> None:
-    if k < 1 or candidates < 1:
-        raise ValueError(f"k and candidates must be at least 1 (got k={k}, candidates={candidates}).")
+def _budget(k: int, candidates: int, knn_candidates: int, bm25_candidates: int) -> Budget:
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (got k={k}).")
+    if candidates < 1 and knn_candidates < 1 and bm25_candidates < 1:
+        raise ValueError(f"candidates must be at least 1 (got candidates={candidates}), or another source "
+                         "(knn_candidates, bm25_candidates) must have a budget.")
+    return Budget(embedding=candidates, knn=knn_candidates, bm25=bm25_candidates)  # a negative one: ValueError
+
+
+def _retriever(taxonomy: Taxonomy, index: CategoryIndex | CandidateRetriever) -> CandidateRetriever:
     if index.taxonomy is not taxonomy and (len(index) != len(taxonomy) or index.taxonomy.version != taxonomy.version):
         raise ValueError(f"The category index was built over {index.taxonomy!r}, not over {taxonomy!r}.")
+    return retriever_for(index)
 
 
-async def classify(model: TaskModel, text: str, *, taxonomy: Taxonomy, index: CategoryIndex, k: int = 5,
-                   candidates: int = 20, record_id: str | None = None, generate: bool = False) -> Classification:
+async def classify(model: TaskModel, text: str, *, taxonomy: Taxonomy, index: CategoryIndex | CandidateRetriever,
+                   k: int = 5, candidates: int = 20, knn_candidates: int = 0, bm25_candidates: int = 0,
+                   length_normalized: bool = False, record_id: str | None = None,
+                   generate: bool = False) -> Classification:
     """Classify one product text (title first, then brand, bullets, description). `k`: how many
-    candidates to return; `candidates`: how many to retrieve by embedding; `generate`: the path the
-    model writes under the taxonomy constraint joins the candidates too (a second pass over the
-    prompt: slower, but reaches categories retrieval missed; always done for a model that cannot
-    score). Raises ValueError on an empty text (naming `record_id`)."""
+    candidates to return; `candidates`: how many to retrieve by embedding; `knn_candidates`: how many
+    categories the nearest labelled catalogue products may add (`index` a `CandidateRetriever` with
+    its catalogue, else the sample's train split); `bm25_candidates`: how many the title's words may
+    add; `length_normalized`: rank by per-token mean log-likelihood; `generate`: the path the model
+    writes under the taxonomy constraint joins the candidates too (a second pass over the prompt:
+    slower, but reaches categories retrieval missed; always done for a model that cannot score).
+    Raises ValueError on an empty text (naming `record_id`)."""
     _check_text(text, record_id)
-    if isinstance(model, EncoderTaskModel):
-        return (await _encoder_classify(model, [text], taxonomy, k))[0]
-    _check_args(k, candidates, taxonomy, index)
-    retrieved = await asyncio.to_thread(index.search, text, candidates)  # embedding is CPU work: off the loop
-    return await _classify(model, text, retrieved, taxonomy=taxonomy, k=k, generate=generate)
+    return (await classify_many(model, [text], taxonomy=taxonomy, index=index, k=k, candidates=candidates,
+                                knn_candidates=knn_candidates, bm25_candidates=bm25_candidates,
+                                length_normalized=length_normalized, generate=generate))[0]
 
 
-async def classify_many(model: TaskModel, texts: Sequence[str], *, taxonomy: Taxonomy, index: CategoryIndex,
-                        k: int = 5, candidates: int = 20, record_ids: Sequence[str] | None = None,
-                        concurrency: int = DEFAULT_CONCURRENCY, generate: bool = False) -> list[Classification]:
+async def classify_many(model: TaskModel, texts: Sequence[str], *, taxonomy: Taxonomy,
+                        index: CategoryIndex | CandidateRetriever | None, k: int = 5, candidates: int = 20,
+                        knn_candidates: int = 0, bm25_candidates: int = 0, length_normalized: bool = False,
+                        record_ids: Sequence[str] | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+                        generate: bool = False) -> list[Classification]:
     """`classify` for many texts, in order: retrieval in one embedding batch, then up to `concurrency`
     requests in flight at once so a batching engine runs them together. Every text is checked first."""
     if record_ids is not None and len(record_ids) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(record_ids)} record ids.")
-    ids = list(record_ids) if record_ids is not None else [str(i) for i in range(len(texts))]
-    for text, rid in zip(texts, ids):
-        _check_text(text, rid)
+    for i, text in enumerate(texts):
+        _check_text(text, record_ids[i] if record_ids is not None else str(i))
     if isinstance(model, EncoderTaskModel):
         return await _encoder_classify(model, texts, taxonomy, k)
-    _check_args(k, candidates, taxonomy, index)
-    retrieved = await asyncio.to_thread(index.search_many, list(texts), candidates)
+    budget = _budget(k, candidates, knn_candidates, bm25_candidates)
+    retriever = _retriever(taxonomy, index)
+    found = await asyncio.to_thread(retriever.gather_many, list(texts), budget)  # embedding is CPU work: off the loop
     gate = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(text: str, hits: list[tuple[int, float]]) -> Classification:
+    async def one(text: str, hits: Candidates) -> Classification:
         async with gate:
-            return await _classify(model, text, hits, taxonomy=taxonomy, k=k, generate=generate)
+            return await _classify(model, text, hits, taxonomy=taxonomy, k=k, generate=generate,
+                                   length_normalized=length_normalized)
 
-    return list(await asyncio.gather(*(one(t, h) for t, h in zip(texts, retrieved))))
+    return list(await asyncio.gather(*(one(t, h) for t, h in zip(texts, found))))

@@ -27,23 +27,26 @@ from tunelab.tasks.ecommerce.datasets.records import (
 )
 from tunelab.tasks.ecommerce.datasets.sample import (
     CATALOGUE_MAPPING,
+    REAL_SPLIT,
     SAMPLE_FILES,
     SPLITS,
     RetrievalQuestion,
     hash_split,
+    load_real_products,
     load_retrieval,
     load_sample_attributes,
     load_sample_products,
     load_sample_qa,
     load_sample_retrieval,
+    real_products_path,
     sample_dir,
     sample_path,
 )
 
 __all__ = [
-    "CATALOGUE_MAPPING", "ESCI_GAINS", "ESCI_LABELS", "SAMPLE_FILES", "SPLITS", "Answer", "Attribute", "AttributeRecord", "Evidence",
+    "CATALOGUE_MAPPING", "ESCI_GAINS", "REAL_SPLIT", "ESCI_LABELS", "SAMPLE_FILES", "SPLITS", "Answer", "Attribute", "AttributeRecord", "Evidence",
     "InstructionRecord", "Paragraph", "Product", "QARecord", "RelevancePair", "RetrievalQuestion", "hash_split",
     "load_amazonqa", "load_ecinstruct", "load_esci", "load_esci_products", "load_mave", "load_products",
-    "load_retrieval", "load_sample_attributes", "load_sample_products", "load_sample_qa", "load_sample_retrieval", "packaged_taxonomy",
-    "sample_dir", "sample_path",
+    "load_real_products", "load_retrieval", "load_sample_attributes", "load_sample_products", "load_sample_qa", "load_sample_retrieval", "packaged_taxonomy",
+    "real_products_path", "sample_dir", "sample_path",
 ]

@@ -1,7 +1,8 @@
 """TuneLab's packaged synthetic sample (written by `scripts/sample_data/` in the repository; see
 ``data/sample/DATA_CARD.md``) and the hash split it uses. Every sample record carries a ``split``
 field: train, validation or test, fixed by `hash_split` of the product id, so a product sits in the
-same split in products.jsonl, attributes.jsonl and qa.jsonl. retrieval.jsonl holds shopper questions
+same split in products.jsonl, attributes.jsonl and qa.jsonl (`real`, the hand-labelled real-style titles
+of ``data/real/``, is an evaluation split of its own: `load_real_products`). retrieval.jsonl holds shopper questions
 over the catalogue with the ids of their relevant products (`load_sample_retrieval`); a question's
 split is the split of the product it was written from, and `CATALOGUE_MAPPING` how the catalogue is
 ingested for it."""
@@ -24,6 +25,8 @@ from tunelab.tasks.ecommerce.datasets.records import AttributeRecord, Product, Q
 T = TypeVar("T")
 
 SPLITS = ("train", "validation", "test")
+REAL_SPLIT = "real"
+"""The hand-labelled real-style titles (`data/real/`): an evaluation split only, kept out of training."""
 SAMPLE_FILES = {"products": "products.jsonl", "attributes": "attributes.jsonl", "qa": "qa.jsonl",
                 "retrieval": "retrieval.jsonl"}
 SPLIT_SALT = "tunelab-ecommerce-sample"
@@ -54,6 +57,16 @@ def sample_path(name: str) -> Path:
     if name not in SAMPLE_FILES:
         raise ValueError(f"Unknown sample file {name!r}: choose one of {', '.join(SAMPLE_FILES)}.")
     return sample_dir() / SAMPLE_FILES[name]
+
+
+def real_products_path() -> Path:
+    """The packaged hand-labelled real-style product titles (`data/real/products.jsonl`)."""
+    return Path(str(resources.files("tunelab.tasks.ecommerce").joinpath("data", "real", "products.jsonl")))
+
+
+def load_real_products() -> list[Product]:
+    """The hand-labelled real-style titles (split `real`), checked against the packaged taxonomy."""
+    return load_products(real_products_path())
 
 
 def _load(name: str, loader: Callable[[Path], list[T]], split: str | None) -> list[T]:
