@@ -12,6 +12,8 @@ answer is a sentence of the sources, chosen, not generated:
    minus its mean log-probability when no question is asked (what the question adds, not how easy
    the sentence is to copy: pointwise mutual information). A model that cannot score (an upstream)
    picks one under a choice constraint over the candidates instead;
+   BM25 (scaled to 0..1) adds to that, and a question that asks for a quantity ("how many",
+   "how much", "weigh", "cost", ...) lowers every sentence that holds no number of its own;
 4. the answer is that sentence verbatim, returned with its source number and offsets (`Quote`).
 
 No candidate (no content word of the question in any sentence), or a best sentence the question
@@ -34,6 +36,15 @@ from tunelab.tasks.model import TaskModel
 CANDIDATES = 5
 MIN_LIFT = -0.5  # mean log-probability per token the question may take off the best sentence
 MIN_WORDS = 3
+NO_NUMBER_PENALTY = 1.0
+_QUANTITY = re.compile(r"\bhow (many|much|long|heavy|big|far|old|tall|wide|large|soon|fast)\b|\bweigh|\bcost|\bprice"
+                       r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b", re.I)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _new_numbers(text: str, question: str) -> bool:
+    """Whether `text` holds a number the question does not (an answer to "how much", not a model name)."""
+    return bool(set(_NUMBER.findall(text)) - set(_NUMBER.findall(question)))
 MAX_SPAN_CHARS = 400  # a longer "sentence" (a table row, a run-on list) is cut at ; and ,
 _BOUNDARY = re.compile(r"[.!?]+(?=\s|$)|\n")  # a sentence ends at . ! ? before a space, or a line ends
 
@@ -135,9 +146,11 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
         return Grounded(chosen, [(q, float(q is chosen)) for q in pool])
     unasked = await model.score(quote_messages("", list(sources)), texts, mean=True)
     pmi = [a - u for a, u in zip(asked, unasked)]
-    # The ranking: the question's lift of each sentence, with BM25 (scaled to 0..0.5) to break near-ties.
+    # The ranking: the question's lift of each sentence, BM25 scaled to 0..1, and the answer type.
     top_lex = max(lexical[i] for i in ranked)
-    score = [p + 0.5 * lexical[i] / top_lex for p, i in zip(pmi, ranked)]
+    quantity = bool(_QUANTITY.search(question))
+    score = [p + lexical[i] / top_lex - (NO_NUMBER_PENALTY if quantity and not _new_numbers(spans[i].text, question)
+                                          else 0.0) for p, i in zip(pmi, ranked)]
     order = sorted(range(len(pool)), key=lambda j: -score[j])
     best = order[0]
     quote = pool[best] if pmi[best] > MIN_LIFT else None
