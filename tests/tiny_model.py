@@ -36,8 +36,9 @@ def build_tokenizer(vocab_size: int = 400):
     )
 
 
-def build_tiny_model(out: Path, *, chat_template: bool = True, seed: int = 0) -> Path:
-    """Write a tiny Llama model + tokenizer folder to `out` and return it."""
+def build_tiny_model(out: Path, *, chat_template: bool = True, seed: int = 0, tied: bool = False) -> Path:
+    """Write a tiny Llama model + tokenizer folder to `out` and return it (`tied`: the output
+    projection is the embedding matrix, as in SmolLM2)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -48,7 +49,7 @@ def build_tiny_model(out: Path, *, chat_template: bool = True, seed: int = 0) ->
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=tied,
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

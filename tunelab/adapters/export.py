@@ -3,7 +3,8 @@ weights (loads with `AutoModelForCausalLM.from_pretrained`, no PEFT), or as its 
 (adapter_config.json + adapter_model.safetensors, which PEFT and vLLM load unchanged).
 
 Both refuse a non-empty destination and write into a temporary sibling folder that is renamed
-into place when complete, so a failed export leaves nothing behind.
+into place when complete, so a failed export leaves nothing behind. The loading and merging here,
+and `staged_file` (the same for one file), serve the GGUF export too (gguf_export.py).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tunelab.adapters.errors import AdapterError
 from tunelab.adapters.registry import AdapterInfo, AdapterRegistry
-from tunelab.models.catalogue import Catalogue
+from tunelab.models.catalogue import Catalogue, ModelSpec
 from tunelab.models.progress import hf_bars_off
 from tunelab.settings import Settings
 from tunelab.store import Store
+
+if TYPE_CHECKING:  # annotations only
+    from tunelab.models.loader import LoadedModel
 
 MARKER = "tunelab-export.json"
 
@@ -45,6 +50,28 @@ def staged_folder(out_dir: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def staged_file(dest: Path) -> Iterator[Path]:
+    """Yield a temporary file path next to `dest`; link it into place as `dest` when the block
+    succeeds (never over a file that appeared meanwhile), delete it either way."""
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        tmp.chmod(0o644)  # mkstemp makes 0600; an export is meant to be shared
+        try:
+            os.link(tmp, dest)  # atomic, and refuses an existing dest
+        except FileExistsError:
+            raise AdapterError(f"{dest} appeared while exporting; nothing was replaced.") from None
+        except OSError:  # a file system without hard links
+            if dest.exists():
+                raise AdapterError(f"{dest} appeared while exporting; nothing was replaced.") from None
+            os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _marker(info: AdapterInfo, how: str) -> dict:
     return {"adapter": info.name, "export": how, "base_model": info.base_model,
             "base_model_hash": info.base_model_hash, "lineage": info.lineage}
@@ -62,19 +89,37 @@ def _base_dtype(path: str):
     return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}.get(name)
 
 
-def export_merged(registry: AdapterRegistry, settings: Settings, store: Store, name: str, out_dir: str | Path) -> Path:
-    """Merge LoRA adapter `name` into its base model and save model + tokenizer to `out_dir`
-    (in the base's own dtype); returns the folder."""
+def load_base(spec: ModelSpec, settings: Settings, store: Store) -> LoadedModel:
+    """Catalogue model `spec` loaded in the dtype its config.json declares (what an export keeps)."""
     from tunelab.models.loader import load_model, local_path  # lazy: torch is slow to import
-    from tunelab.models.peft_loading import attach_adapters  # lazy: torch is slow to import
 
+    return load_model(spec, settings, store=store, dtype=_base_dtype(local_path(spec, settings)))
+
+
+def lora_info(registry: AdapterRegistry, name: str) -> AdapterInfo:
+    """Adapter `name`, refused unless it is a LoRA adapter (the only kind that merges into a base)."""
     info = registry.get(name)
     if info.kind != "lora":
         raise AdapterError(f"Adapter '{name}' is a {info.kind} adapter; only LoRA adapters merge into a base model.")
+    return info
+
+
+def merge_into_base(info: AdapterInfo, base: ModelSpec, settings: Settings, store: Store) -> tuple[LoadedModel, Any]:
+    """Load `base` (LoRA adapter `info`'s base model) in its own dtype and merge the adapter into
+    it: (the loaded base, with its tokenizer and spec; the merged plain transformers model)."""
+    from tunelab.models.peft_loading import attach_adapters  # lazy: torch is slow to import
+
+    loaded = load_base(base, settings, store)
+    return loaded, attach_adapters(loaded, {"export": info.path}).merge_and_unload()
+
+
+def export_merged(registry: AdapterRegistry, settings: Settings, store: Store, name: str, out_dir: str | Path) -> Path:
+    """Merge LoRA adapter `name` into its base model and save model + tokenizer to `out_dir`
+    (in the base's own dtype); returns the folder."""
+    info = lora_info(registry, name)
     spec = Catalogue(store).get(info.base_model)
     with staged_folder(out_dir) as tmp:
-        loaded = load_model(spec, settings, store=store, dtype=_base_dtype(local_path(spec, settings)))
-        merged = attach_adapters(loaded, {"export": info.path}).merge_and_unload()
+        loaded, merged = merge_into_base(info, spec, settings, store)
         with hf_bars_off():
             merged.save_pretrained(str(tmp))
         loaded.tokenizer.save_pretrained(str(tmp))

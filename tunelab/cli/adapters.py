@@ -10,7 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tunelab.adapters import MERGE_METHODS, AdapterRegistry, export_adapter, export_merged, merge_adapters
+from tunelab.adapters import (
+    GGUF_QUANTS,
+    MERGE_METHODS,
+    AdapterRegistry,
+    export_adapter,
+    export_gguf,
+    export_merged,
+    merge_adapters,
+)
 from tunelab.cli.common import console, settings, store
 from tunelab.cli.errors import user_errors
 
@@ -103,15 +111,27 @@ def merge(
 
 @app.command("export")
 def export(
-    name: Annotated[str, typer.Argument(help="Adapter name.")],
+    name: Annotated[str, typer.Argument(help="Adapter name (with --gguf, a catalogue model name also works: the model as it is).")],
     merged: Annotated[Path | None, typer.Option("--merged", help="Write the base model with the adapter merged in (a plain HF model folder) here.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Copy the PEFT adapter folder (for PEFT or vLLM) here.")] = None,
+    gguf: Annotated[Path | None, typer.Option("--gguf", help="Write the merged model as one GGUF file (llama.cpp, Ollama) here, with NAME.Modelfile beside it.")] = None,
+    quant: Annotated[str | None, typer.Option("--quant", help=f"GGUF weights: {' or '.join(GGUF_QUANTS)} (default q8_0).")] = None,
 ) -> None:
-    """Export adapter NAME: --merged DIR for a standalone model, or --out DIR for the adapter alone."""
-    if (merged is None) == (out is None):
-        raise typer.BadParameter("give exactly one of --merged DIR or --out DIR")
+    """Export adapter NAME: --merged DIR for a standalone model, --out DIR for the adapter alone,
+    or --gguf FILE.gguf for llama.cpp and Ollama."""
+    if sum(x is not None for x in (merged, out, gguf)) != 1:
+        raise typer.BadParameter("give exactly one of --merged DIR, --out DIR or --gguf FILE")
+    if quant is not None and gguf is None:
+        raise typer.BadParameter("--quant applies to --gguf only")
     with user_errors():
-        if merged is not None:
+        if gguf is not None:
+            with console.status(f"Exporting {name} to GGUF ({quant or 'q8_0'})..."):
+                done = export_gguf(registry(), settings(), store(), name, gguf, quant or "q8_0")
+            console.print(f"Wrote {escape(str(done.path))} ({done.quant}, {done.size_bytes / 1e6:.1f} MB, "
+                          f"{done.tensors} tensors) and {escape(done.modelfile.name)} beside it. Run it with "
+                          f"llama.cpp (llama-cli -m {escape(done.path.name)}) or Ollama (ollama create NAME -f "
+                          f"{escape(done.modelfile.name)}).", soft_wrap=True)
+        elif merged is not None:
             with console.status(f"Merging {name} into its base model..."):
                 folder = export_merged(registry(), settings(), store(), name, merged)
             console.print(f"Wrote the merged model to {escape(str(folder))} "

@@ -58,11 +58,33 @@ def test_errors_exit_2_with_a_reason(two_adapters, tmp_path):
     result = run("merge", "a", "b", "--weights", "half,half", "--name", "x")
     assert result.exit_code == 2 and "not a comma-separated list of numbers" in result.output
     result = run("export", "a")
-    assert result.exit_code == 2 and "exactly one of --merged DIR or --out DIR" in result.output
+    assert result.exit_code == 2 and "exactly one of --merged DIR, --out DIR or --gguf FILE" in result.output
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     result = run("export", "a", "--merged", str(tmp_path / "full"))
     assert result.exit_code == 2 and "already exists and is not empty" in result.output
+
+
+def test_export_gguf(two_adapters, tmp_path):
+    result = run("export", "a", "--gguf", str(tmp_path / "shop.gguf"), "--quant", "f16")
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {tmp_path / 'shop.gguf'} (f16, " in result.output and "21 tensors) and shop.Modelfile" in result.output
+    assert "ollama create NAME -f shop.Modelfile" in result.output
+    assert (tmp_path / "shop.gguf").read_bytes()[:4] == b"GGUF"
+    assert (tmp_path / "shop.Modelfile").read_text().count("FROM ./shop.gguf") == 1
+
+    result = run("export", "a", "--gguf", str(tmp_path / "shop.gguf"))  # taken: refused, kept
+    assert result.exit_code == 2 and "shop.gguf already exists; choose another file name" in result.output
+    for both in (["--merged", str(tmp_path / "m")], ["--out", str(tmp_path / "o")]):
+        result = run("export", "a", "--gguf", str(tmp_path / "x.gguf"), *both)
+        assert result.exit_code == 2 and "exactly one of --merged DIR, --out DIR or --gguf FILE" in result.output
+    result = run("export", "a", "--merged", str(tmp_path / "m"), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "exactly one of" in result.output
+    result = run("export", "a", "--merged", str(tmp_path / "m"), "--quant", "f16")
+    assert result.exit_code == 2 and "--quant applies to --gguf only" in result.output
+    result = run("export", "a", "--gguf", str(tmp_path / "x.gguf"), "--quant", "q4")
+    assert result.exit_code == 2 and "error: GGUF quantization 'q4' is not one of: q8_0, f16." in result.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "home") == ["shop.Modelfile", "shop.gguf"]
 
 
 def test_rm_asks_first(two_adapters):
