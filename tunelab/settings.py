@@ -7,6 +7,7 @@ receives a `Settings` instance as an argument instead of looking at `os.environ`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     job_stale_after_s: float = Field(
         default=30.0, gt=0, description="A running job whose worker has not stamped it for this long is taken over.")
     job_max_attempts: int = Field(default=3, ge=1, description="Times a job is started before a dead worker fails it.")
+    quantize: Literal["none", "int8"] = Field(
+        default="none",
+        description="How the base model's weights are held for generation (serve, eval, ask): none, or int8 "
+                    "(Linear layers in int8 on the CPU, LoRA adapters in fp32 on top; tunelab.models.int8).",
+    )
     max_loaded_adapters: int = Field(
         default=8, ge=1, description="Adapters kept on the base model at once; the least recently used goes first."
     )

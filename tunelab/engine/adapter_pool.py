@@ -19,7 +19,7 @@ import torch
 
 from tunelab.models.errors import ModelSourceError
 from tunelab.models.loader import LoadedModel
-from tunelab.models.peft_loading import adapter_config, check_adapter_folder
+from tunelab.models.peft_loading import adapter_config, check_adapter_folder, load_adapter
 from tunelab.store.errors import UnknownAdapterError
 
 AdapterResolver = Callable[[str], "str | Path"]  # registry name -> PEFT folder; raises UnknownAdapterError
@@ -116,13 +116,7 @@ class AdapterPool:
     def _attach(self, name: str, key: str, path: str) -> None:
         device = str(self.loaded.device)
         try:
-            if self.peft is None:
-                from peft import PeftModel  # lazy: peft imports seconds of machinery
-
-                self.peft = PeftModel.from_pretrained(self.base, path, adapter_name=key, is_trainable=False,
-                                                      torch_device=device)
-            else:
-                self.peft.load_adapter(path, adapter_name=key, is_trainable=False, torch_device=device)
+            self.peft = load_adapter(self.peft, self.base, path, key, device)
         except (RuntimeError, ValueError, KeyError) as exc:
             self._clean_failed_load(key)
             raise ModelSourceError(f"Adapter '{name}' ({path}) does not fit model '{self.loaded.name}': "

@@ -2,7 +2,8 @@
 
 `load_model(name_or_spec, settings)` resolves the entry (built-in package, local folder, GGUF file
 or hub id), converts GGUF once to a safetensors folder under the home dir, and returns a
-`LoadedModel` in eval mode on the configured device.
+`LoadedModel` in eval mode on the configured device; `quantization` loads the weights in 4-bit NF4
+(QLoRA, bitsandbytes) or int8 (inference on the CPU, `tunelab.models.int8`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tunelab.models.catalogue import Catalogue, ModelSpec
 from tunelab.models.chat_templates import render_chat
 from tunelab.models.convert import ensure_converted
 from tunelab.models.errors import HubUnreachableError, ModelError, ModelSourceError
+from tunelab.models.int8 import check_int8_device, quantize_int8
 from tunelab.models.packaged import smollm2_gguf
 from tunelab.models.progress import hf_bars_off
 from tunelab.settings import Settings
@@ -30,6 +32,7 @@ class LoadedModel:
     tokenizer: Any  # a transformers PreTrainedTokenizerBase
     path: str  # folder or hub id it was loaded from
     device: torch.device
+    quantization: str = "none"  # none | nf4 | int8: how the base weights are held
 
     @property
     def name(self) -> str:
@@ -130,7 +133,8 @@ def nf4_config(compute_dtype: torch.dtype):
 
 def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | None = None,
                dtype: torch.dtype | None = None, quantization: str = "none") -> LoadedModel:
-    """Load a catalogue model. `quantization="nf4"` loads the weights in 4-bit (for QLoRA)."""
+    """Load a catalogue model. `quantization="nf4"` loads the weights in 4-bit (for QLoRA);
+    `"int8"` loads them in fp32 and turns every Linear layer into an int8 one (CPU inference)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: transformers is slow to import
 
     spec = model if isinstance(model, ModelSpec) else Catalogue(store or Store(settings)).get(model)
@@ -138,6 +142,14 @@ def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | Non
     device = resolve_device(settings.device)
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
+    if quantization not in ("none", "nf4", "int8"):
+        raise ModelError(f"Unknown quantization '{quantization}' for model '{spec.name}': none, nf4 or int8.")
+    if quantization == "int8":
+        check_int8_device(device)
+        if dtype not in (None, torch.float32):
+            raise ModelError(f"int8 quantization runs with fp32 activations, not {dtype}: load model '{spec.name}' "
+                             f"with precision fp32.")
+        dtype = torch.float32
     if dtype is None:
         dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     try:
@@ -152,4 +164,7 @@ def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | Non
     if quantization != "nf4":
         net.to(device)
     net.eval()
-    return LoadedModel(spec=spec, model=net, tokenizer=tokenizer, path=path, device=device)
+    if quantization == "int8":
+        quantize_int8(net)
+    return LoadedModel(spec=spec, model=net, tokenizer=tokenizer, path=path, device=device,
+                       quantization=quantization)

@@ -1,14 +1,18 @@
 """Attach PEFT adapters to a loaded base model: several at once, each under its own key (PEFT's
 multi-adapter layers), the first one active. The base model is modified in place (LoRA layers
-are injected into `loaded.model`); load a fresh base for a plain model again.
+are injected into `loaded.model`); load a fresh base for a plain model again. On an int8 base
+(`tunelab.models.int8`) the LoRA layers wrap the int8 layers and stay in fp32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from pathlib import Path
 
 from tunelab.models.errors import ModelSourceError
+from tunelab.models.int8 import is_int8
 from tunelab.models.loader import LoadedModel
 
 
@@ -28,13 +32,37 @@ def adapter_config(path: str | Path) -> dict:
     return json.loads((check_adapter_folder(path) / "adapter_config.json").read_text(encoding="utf-8"))
 
 
+def load_adapter(peft_model, base, path: str | Path, key: str, device: str):
+    """Load the adapter at `path` under `key`: onto `base` (a plain model) when `peft_model` is None,
+    making the PeftModel, else into `peft_model`. Returns the PeftModel. An int8 base gets LoRA
+    layers of its own kind (PEFT only wraps layer types it knows)."""
+    from peft import PeftModel  # lazy: peft is slow to import
+
+    model = base if peft_model is None else peft_model.base_model.model
+    config = None
+    if is_int8(model):
+        from tunelab.models.int8_lora import lora_config_for_int8  # lazy: imports peft
+
+        config = lora_config_for_int8(path)
+    with contextlib.ExitStack() as stack:
+        if config is not None:  # PEFT warns of every layer type it does not know, Int8Linear too
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", message="Unsupported layer type", category=UserWarning)
+        if peft_model is None:
+            return PeftModel.from_pretrained(base, str(path), adapter_name=key, is_trainable=False, config=config,
+                                             torch_device=device)
+        if config is not None:  # load_adapter reads the config from the folder unless the key is known already
+            config.inference_mode = True
+            peft_model.add_adapter(key, config)
+        peft_model.load_adapter(str(path), adapter_name=key, is_trainable=False, torch_device=device)
+    return peft_model
+
+
 def attach_adapters(loaded: LoadedModel, adapters: dict[str, str | Path]):
     """Wrap `loaded.model` in a `peft.PeftModel` holding every adapter in `adapters` (key -> PEFT
     folder) under its key, in eval mode, the first adapter active. Keys are PEFT adapter names:
     no '.' (torch module names cannot hold one). Raises ModelSourceError when a folder is not an
     adapter or does not fit this base model."""
-    from peft import PeftModel  # lazy: peft is slow to import
-
     if not adapters:
         raise ValueError("attach_adapters needs at least one adapter.")
     for key, path in adapters.items():
@@ -44,12 +72,7 @@ def attach_adapters(loaded: LoadedModel, adapters: dict[str, str | Path]):
     peft_model = None
     for key, path in adapters.items():
         try:
-            if peft_model is None:
-                peft_model = PeftModel.from_pretrained(loaded.model, str(path), adapter_name=key, is_trainable=False,
-                                                       torch_device=str(loaded.device))
-            else:
-                peft_model.load_adapter(str(path), adapter_name=key, is_trainable=False,
-                                        torch_device=str(loaded.device))
+            peft_model = load_adapter(peft_model, loaded.model, path, key, str(loaded.device))
         except (RuntimeError, ValueError, KeyError) as exc:  # shape mismatch, missing target modules
             raise ModelSourceError(
                 f"Adapter {path} does not fit model '{loaded.name}' ({loaded.path}); was it trained on another "

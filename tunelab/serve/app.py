@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
 
         store = await anyio.to_thread.run_sync(Store, settings)
         base = loaded or await anyio.to_thread.run_sync(
-            lambda: load_model(model or settings.default_model, settings, store=store))
+            lambda: load_model(model or settings.default_model, settings, store=store, quantization=settings.quantize))
         registry = AdapterRegistry(store, settings)
         gen_engine = factory(base, servable_adapter_paths(registry, base.name), settings)
         await gen_engine.start()

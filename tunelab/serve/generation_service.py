@@ -175,11 +175,13 @@ class GenerationService:
         return [a for a in self.registry.list() if a.kind in SERVED_KINDS and a.base_model == self.base_name]
 
     def models(self) -> list[Model]:
-        out = [Model(id=self.base_name, created=self.created, owned_by="tunelab", tunelab_kind="base")]
+        quant = self.loaded.quantization if self.loaded.quantization in ("none", "int8") else None
+        out = [Model(id=self.base_name, created=self.created, owned_by="tunelab", tunelab_kind="base",
+                     tunelab_quantization=quant)]
         for a in self.adapters():
             created = int(a.created_at.timestamp()) if a.created_at else self.created
             out.append(Model(id=a.name, created=created, owned_by="tunelab", parent=self.base_name,
-                             tunelab_kind="adapter"))
+                             tunelab_kind="adapter", tunelab_quantization=quant))
         return out
 
     def resolve(self, model: str) -> Target:

@@ -1,5 +1,5 @@
 """What the dashboard's home page shows of the machine: the device and precision the base model
-runs on, the CPU (and whether it has AMX, where bf16 is fast), threads, and memory (the machine's,
+runs on (and its quantization: none, or int8 weights), the CPU (and whether it has AMX, where bf16 is fast), threads, and memory (the machine's,
 this process's, and the GPU's when there is one). Read from /proc where it exists (Linux)."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def system_info(loaded: LoadedModel) -> dict:
     info = {
         "device": str(loaded.device),
         "dtype": str(param.dtype).removeprefix("torch.") if param is not None else None,
+        "quantization": loaded.quantization,
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),

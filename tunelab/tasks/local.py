@@ -72,7 +72,8 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
                            precision: str = "fp32") -> AsyncIterator[list[TaskModel]]:
     """TaskModels for `specs`, in order; engines stop and upstream clients close on exit.
     `loaded`: base models already in memory, by catalogue name (not loaded again). `precision`:
-    fp32, bf16, or auto (bf16 where the device runs it fast: CUDA, or a CPU with AMX tiles)."""
+    fp32, bf16, or auto (bf16 where the device runs it fast: CUDA, or a CPU with AMX tiles). Base models
+    load with `settings.quantize` (int8 needs fp32)."""
     dtype = inference_dtype(precision, settings)
     catalogue, adapters, upstreams = Catalogue(store), AdapterRegistry(store, settings), UpstreamRegistry(store)
     kinds = [_kind(s, catalogue, adapters, upstreams) for s in specs]  # every spec checked before loading
@@ -82,7 +83,8 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
         engines = {}
         for name in sorted(bases):
             if name not in models:
-                models[name] = await anyio.to_thread.run_sync(lambda n=name: load_model(n, settings, store=store, dtype=dtype))
+                models[name] = await anyio.to_thread.run_sync(lambda n=name: load_model(
+                    n, settings, store=store, dtype=dtype, quantization=settings.quantize))
             engine = _engine(models[name], adapters, settings)
             await engine.start()
             stack.push_async_callback(engine.stop)

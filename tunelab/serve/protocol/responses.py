@@ -138,8 +138,10 @@ class Model(BaseModel):
     # --- TuneLab extensions --------------------------------------------------------------------
     # parent: for an adapter, the base model it runs on; for an upstream model, the upstream.
     # tunelab_kind: base | adapter | embedding | upstream
+    # tunelab_quantization: for the base model and its adapters, how the base weights are held (none | int8)
     parent: str | None = None
     tunelab_kind: Literal["base", "adapter", "embedding", "upstream"] | None = None
+    tunelab_quantization: Literal["none", "int8"] | None = None
     # --- end of TuneLab extensions -------------------------------------------------------------
 
 

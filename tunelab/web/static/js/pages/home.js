@@ -10,7 +10,7 @@ async function refresh() {
   clear($("model"), health.model);
   clear($("engine"), `${health.engine} engine · ${health.running} running · ${health.queue_depth} waiting`
     + (health.embeddings ? ` · embeddings: ${health.embeddings}` : ""));
-  clear($("device"), `${system.device} · ${system.dtype}`);
+  clear($("device"), `${system.device} · ${system.dtype}` + (system.quantization === "int8" ? " · int8 weights" : ""));
   const mem = system.gpu
     ? `${system.gpu.name}: ${fmtBytes(system.gpu.memory_used)} of ${fmtBytes(system.gpu.memory_total)}`
     : `${system.cpu} (${system.cpu_count} cores${system.amx ? ", AMX: bf16 fast" : ""})`;
