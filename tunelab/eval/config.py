@@ -88,6 +88,9 @@ class EvalConfig(_Strict):
         BM25_CANDIDATES, ge=0, le=200,
         description="classify: categories whose names and synonyms share the title's words (BM25) add to the "
                     "candidates (0: none).")
+    answer_mode: Literal["auto", "grounded", "free"] = Field(
+        "auto", description="qa: grounded (the answer is the snippet sentence that answers, chosen by likelihood), "
+        "free (the model writes it) or auto (grounded for local models under 3B parameters).")
     length_normalized: bool = Field(
         False, description="classify: rank candidates by per-token mean log-likelihood instead of the total (removes a "
                            "base model's preference for short paths).")

@@ -1,7 +1,9 @@
 """Evaluate product question answering over review snippets (AmazonQA records).
 
 Metrics: f1 = answerability F1 (positive class: answerable; over records whose is_answerable is
-known); rouge_l (ROUGE-L F, best over the record's answers) and bertscore (BERTScore F with the
+known); fact_recall (the answer states the reference's key: its numbers, else half its content
+words), exact_match and token_f1 (SQuAD, best over the record's answers) and citation_precision (the
+cited snippets that state the key), on the records whose reference is answerable; rouge_l (ROUGE-L F, best over the record's answers) and bertscore (BERTScore F with the
 packaged MiniLM, against the most helpful answer), both on the records whose reference is answerable.
 A model that declares a question unanswerable is scored on the text it gave all the same.
 """
@@ -16,7 +18,8 @@ from typing import Any
 import anyio
 
 from tunelab.data.errors import FieldError
-from tunelab.eval.metrics import answerability_f1, bertscore, bertscore_tokens, rouge_l
+from tunelab.eval.metrics import answerability_f1, bertscore, bertscore_tokens, exact_match, rouge_l, token_f1
+from tunelab.eval.metrics.facts import citation_precision, fact_recall, states_fact
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
 from tunelab.models.embeddings import token_embedder
 from tunelab.settings import Settings
@@ -26,10 +29,11 @@ from tunelab.tasks.ecommerce.datasets import load_amazonqa, sample_path
 @dataclass
 class Context:
     embed: Callable | None  # MiniLM token embedder for BERTScore
+    answer_mode: str = "auto"  # cited_qa: auto | grounded | free
 
 
 def metric_names(config) -> list[str]:
-    return ["f1", "rouge_l", "bertscore"]
+    return ["f1", "fact_recall", "exact_match", "token_f1", "citation_precision", "rouge_l", "bertscore"]
 
 
 def _example_id(record, index: int) -> str:
@@ -56,7 +60,7 @@ def load_examples(config) -> list[Example]:
 
 async def prepare(config, settings: Settings, *, with_models: bool = True) -> Context:
 
-    return Context(await anyio.to_thread.run_sync(token_embedder))
+    return Context(await anyio.to_thread.run_sync(token_embedder), answer_mode=getattr(config, "answer_mode", "auto"))
 
 
 def _output(answer: str, answerable: bool | None, citations: list, raw: str, **extra: Any) -> dict[str, Any]:
@@ -69,7 +73,7 @@ async def predict(model, example: Example, ctx: Context) -> dict[str, Any]:
     from tunelab.rag.cited_qa import answer_question  # lazy: imports torch (engine.types)
 
     r = example.record
-    a = await answer_question(model, r.question, list(r.review_snippets), record_id=example.id)
+    a = await answer_question(model, r.question, list(r.review_snippets), record_id=example.id, mode=ctx.answer_mode)
     return _output(a.answer or "", a.answerable, list(a.citations or []), a.raw)
 
 
@@ -124,12 +128,17 @@ def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context)
     for model, outs in outputs.items():
         flags = [bool(o.get("answerable")) for o in outs]
         rows: list[dict[str, float]] = [{} for _ in outs]
-        rouge = bert = math.nan
+        rouge = bert = facts = em = tf1 = cites = math.nan
         if answerable:
             preds = [outs[i].get("answer") or "" for i in answerable]
             alternatives = [examples[i].reference["answers"] for i in answerable]
             best = [examples[i].reference["answer"] for i in answerable]
             rouge = rouge_l(preds, alternatives)
+            facts, em, tf1 = fact_recall(preds, best), exact_match(preds, alternatives), token_f1(preds, alternatives)
+            cites = citation_precision([outs[i].get("citations") or [] for i in answerable],
+                                       [list(examples[i].record.review_snippets) for i in answerable], best)
+            for i, p, b in zip(answerable, preds, best):
+                rows[i]["fact_recall"] = float(states_fact(p, b))
             for i, p, alts in zip(answerable, preds, alternatives):
                 rows[i]["rouge_l"] = rouge_l([p], [alts])
             if embed is not None:
@@ -142,7 +151,8 @@ def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context)
             rows[i]["answerable_correct"] = float(right)
             outs[i]["correct"] = right
         f1 = answerability_f1([flags[i] for i in known], ref_flags) if known else math.nan
-        metrics[model] = {"f1": f1, "rouge_l": rouge, "bertscore": bert}
+        metrics[model] = {"f1": f1, "fact_recall": facts, "exact_match": em, "token_f1": tf1,
+                          "citation_precision": cites, "rouge_l": rouge, "bertscore": bert}
         per_example[model] = rows
         per_class[model] = [answerability_f1([flags[i] for i in known], ref_flags, positive=p) if known else math.nan
                             for p in (True, False)]
