@@ -22,7 +22,7 @@ class GGUFVocab:
     tokens: list[str]
     token_types: list[int]
     merges: list[str]  # "left right", best first
-    pre: str  # llama.cpp's name for the pre-tokenizer: "gpt2" or "smollm" (digits split first)
+    pre: str  # llama.cpp's name for the pre-tokenizer: "gpt-2" or "smollm" (digits split first)
     bos_id: int | None
     eos_id: int | None
     unk_id: int | None
@@ -85,7 +85,7 @@ def _check_byte_level_bpe(spec: dict, where: str) -> str:
                            f"{_brief(spec.get('decoder'))}.")
     pre = spec.get("pre_tokenizer") or {}
     if _is_byte_level(pre):
-        return "gpt2"
+        return "gpt-2"  # llama.cpp's spelling: it refuses a file that says "gpt2" (that is the model key)
     steps = pre.get("pretokenizers") or []
     if pre.get("type") == "Sequence" and len(steps) == 2 and steps[0] == {"type": "Digits", "individual_digits": True} \
             and _is_byte_level(steps[1]):

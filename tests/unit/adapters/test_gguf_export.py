@@ -96,7 +96,7 @@ def test_gguf_carries_the_tokenizer_and_chat_template(two_adapters, settings, st
         "vocab_size": len(tok), "context_length": 4096, "embedding_length": 64, "block_count": 2,
         "feed_forward_length": 128, "attention.head_count": 4, "attention.head_count_kv": 2,
         "rope.dimension_count": 16, "rope.freq_base": 10000.0, "attention.layer_norm_rms_epsilon": 1e-6})
-    assert (meta["tokenizer.ggml.model"], meta["tokenizer.ggml.pre"]) == ("gpt2", "gpt2")
+    assert (meta["tokenizer.ggml.model"], meta["tokenizer.ggml.pre"]) == ("gpt2", "gpt-2")  # names llama.cpp knows
     assert meta["tokenizer.ggml.tokens"] == tok.convert_ids_to_tokens(list(range(len(tok))))
     specials = {tok.convert_tokens_to_ids(t) for t in ("<|endoftext|>", "<|im_start|>", "<|im_end|>")}
     assert [i for i, t in enumerate(meta["tokenizer.ggml.token_type"]) if t != 1] == sorted(specials)
