@@ -144,6 +144,7 @@ def test_quantize_setting_and_serve_flag_reach_the_server(home, monkeypatch):
 
     import tunelab.serve.app
     import tunelab.web
+    from tunelab.cli import common
     from tunelab.cli.serve import serve
     from tunelab.settings import Settings
 
@@ -169,3 +170,8 @@ def test_quantize_setting_and_serve_flag_reach_the_server(home, monkeypatch):
     assert seen == ["int8", "none"]
     bad = runner.invoke(app, ["--quantize", "int4", "--port", "1"])
     assert bad.exit_code == 2 and "int4" in bad.output
+    monkeypatch.setenv("TUNELAB_DEVICE", "cuda")
+    common.settings.cache_clear()
+    gpu = runner.invoke(app, ["--quantize", "int8", "--port", "1"])
+    assert gpu.exit_code == 2 and "runs on the CPU" in gpu.output and "Traceback" not in gpu.output
+    assert seen == ["int8", "none"]  # refused before the server was built
