@@ -12,7 +12,7 @@ from torch import nn
 
 from tunelab.models.catalogue import Catalogue
 from tunelab.models.errors import ModelError
-from tunelab.models.int8 import WEIGHT_MAX, Int8Linear, check_int8_device, is_int8, weight_bytes
+from tunelab.models.int8 import WEIGHT_MAX, Int8Embedding, Int8Linear, check_int8_device, is_int8, weight_bytes
 from tunelab.models.loader import load_model
 
 PROMPTS = ["The quick brown fox", "Wireless earbuds with noise cancelling", "Hello!",
@@ -47,7 +47,7 @@ def linears(model) -> dict[str, nn.Module]:
     return {n: m for n, m in model.named_modules() if isinstance(m, (nn.Linear, Int8Linear))}
 
 
-def test_every_linear_layer_holds_int8_weights_in_a_quarter_of_the_bytes(load_tiny):
+def test_every_linear_layer_and_the_embeddings_hold_int8_in_a_quarter_of_the_bytes(load_tiny):
     fp, q = load_tiny(), load_tiny(quantization="int8")
     assert q.quantization == "int8" and fp.quantization == "none" and is_int8(q.model) and not is_int8(fp.model)
     fp_layers, q_layers = linears(fp.model), linears(q.model)
@@ -63,7 +63,13 @@ def test_every_linear_layer_holds_int8_weights_in_a_quarter_of_the_bytes(load_ti
         err = (layer.dequantized_weight() - w32).abs()
         assert (err <= layer.weight_scale[:, None] / 2 + 1e-7).all(), name
         assert layer.nbytes == w32.numel() + 4 * w32.shape[0]  # int8 values + one fp32 scale per row
+    emb_fp, emb_q = fp.model.get_input_embeddings(), q.model.get_input_embeddings()
+    assert type(emb_q) is Int8Embedding and emb_q.qweight.dtype == torch.int8
+    ids = torch.arange(emb_fp.num_embeddings)
+    step = emb_q.weight_scale[:, None]
+    assert ((emb_q(ids) - emb_fp(ids).detach()).abs() <= step / 2 + 1e-7).all()  # each row within half a step
     saved = sum(4 * m.weight.numel() for m in fp_layers.values()) - sum(m.nbytes for m in q_layers.values())
+    saved += 3 * emb_fp.weight.numel() - 4 * emb_fp.num_embeddings  # fp32 table -> int8 table + row scales
     assert weight_bytes(fp.model) - weight_bytes(q.model) == saved
     assert sum(m.nbytes for m in q_layers.values()) < 0.27 * sum(4 * m.weight.numel() for m in fp_layers.values())
 
@@ -144,6 +150,7 @@ def test_quantize_setting_and_serve_flag_reach_the_server(home, monkeypatch):
 
     import tunelab.serve.app
     import tunelab.web
+    from tunelab.cli import common
     from tunelab.cli.serve import serve
     from tunelab.settings import Settings
 
@@ -169,3 +176,8 @@ def test_quantize_setting_and_serve_flag_reach_the_server(home, monkeypatch):
     assert seen == ["int8", "none"]
     bad = runner.invoke(app, ["--quantize", "int4", "--port", "1"])
     assert bad.exit_code == 2 and "int4" in bad.output
+    monkeypatch.setenv("TUNELAB_DEVICE", "cuda")
+    common.settings.cache_clear()
+    gpu = runner.invoke(app, ["--quantize", "int8", "--port", "1"])
+    assert gpu.exit_code == 2 and "runs on the CPU" in gpu.output and "Traceback" not in gpu.output
+    assert seen == ["int8", "none"]  # refused before the server was built

@@ -55,6 +55,11 @@ def serve(
     name = model or cfg.default_model
     with user_errors():
         Catalogue(store()).get(name)  # an unknown model fails here, in one line, before anything loads
+        if cfg.quantize == "int8":
+            from tunelab.models.int8 import check_int8_device  # lazy: torch is slow to import
+            from tunelab.models.loader import resolve_device  # lazy: torch is slow to import
+
+            check_int8_device(resolve_device(cfg.device))
     n_workers = 0 if no_worker else workers
     app = add_dashboard(create_app(cfg, model=name, engine=engine.value, embeddings=embeddings, workers=n_workers))
     int8 = ", int8 weights" if cfg.quantize == "int8" else ""

@@ -1,13 +1,14 @@
 """Int8 inference on the CPU: every `nn.Linear` of a loaded model becomes an `Int8Linear` that
 holds its weight as int8 (one scale per output channel) and multiplies with torch's own fbgemm
-int8 GEMM, no extra library. Each input row (token) is divided by its largest magnitude and
-quantized to 8 bits at one fixed scale; the int32 products are rescaled to fp32.
+int8 GEMM, no extra library; every `nn.Embedding` becomes an int8 table. Each input row (token)
+is divided by its largest magnitude and quantized to 8 bits at one fixed scale; the int32 products
+are rescaled to fp32.
 
 Why this scheme (measured on SmolLM2-135M, 2-core AMD EPYC with AVX2, one torch thread):
 - torchao 0.18's `Int8WeightOnlyConfig` runs in eager mode by casting the int8 weight back to
   float on every call, and its int8 x int8 path goes through a slow `_int_mm`: 3 to 12x slower than
-  fp32 per layer here (it is made for torch.compile). fbgemm's int8 GEMM is 1.5x faster than fp32
-  per decoded token.
+  fp32 per layer here (it is made for torch.compile). With fbgemm the Linear layers take half the
+  time of fp32's, a decoded token 1/1.45 to 1/1.6 of it (bench/quantized.py).
 - torch's `quantize_dynamic` takes one activation range for the whole input, so one token with an
   outlier ruins the others (perplexity 153 -> 530); here each row has its own range, and a row's
   int8 values, so its output, do not depend on the other rows of its batch: the batching engine
@@ -15,8 +16,9 @@ Why this scheme (measured on SmolLM2-135M, 2-core AMD EPYC with AVX2, one torch 
 - fbgemm's AVX2 kernel adds pairs of u8 x s8 products in int16, which saturate with 8-bit weights
   and 8-bit activations; torch's default keeps 7-bit activations for that (perplexity +11%),
   7-bit weights cost less (+2%): weights are kept in [-63, 63], activations get 8 bits.
-- the LM head is quantized too: it is the largest matrix (49152 x 576) and gains most. When it is
-  tied to the input embeddings, they keep their fp32 table.
+- the LM head is quantized too: it is the largest matrix (49152 x 576) and gains most. The input
+  embeddings become an int8 table (`Int8Embedding`, 8 bits, a scale per row); a tied LM head gets
+  its own int8 copy.
 
 torch marks its quantized tensor types (`quantize_per_channel`, packed weights) as deprecated; when
 they go, this module needs another int8 kernel. Inference only (no gradients through the int8
@@ -92,6 +94,26 @@ class Int8Linear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, int8, bias={self.bias is not None}"
 
 
+class Int8Embedding(nn.Module):
+    """An embedding table in int8, one fp32 scale per token row (8 bits: a lookup has no int16 sums
+    to overflow); a looked-up row is scaled back to fp32."""
+
+    def __init__(self, embedding: nn.Embedding) -> None:
+        super().__init__()
+        w = embedding.weight.detach().float()
+        self.num_embeddings, self.embedding_dim = embedding.num_embeddings, embedding.embedding_dim
+        self.padding_idx = embedding.padding_idx
+        scale = (w.abs().amax(dim=1) / 127).clamp_min(TINY)
+        self.register_buffer("qweight", (w / scale[:, None]).round().clamp(-127, 127).to(torch.int8))
+        self.weight_scale = nn.Parameter(scale, requires_grad=False)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.qweight[ids].float() * self.weight_scale[ids].unsqueeze(-1)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}, int8"
+
+
 def check_int8_device(device: torch.device) -> None:
     if device.type != "cpu":
         raise ModelError(f"int8 quantization runs on the CPU (torch's fbgemm kernels), not on {device}: "
@@ -103,9 +125,9 @@ def check_int8_device(device: torch.device) -> None:
 
 
 def quantize_int8(model: nn.Module) -> int:
-    """Replace every fp32 `nn.Linear` of `model` (on the CPU) by an `Int8Linear`, in place; returns
-    how many. A weight tied to the input embeddings (the LM head of small models) gets an int8 copy
-    and the embeddings keep their fp32 table."""
+    """Replace every fp32 `nn.Linear` of `model` (on the CPU) by an `Int8Linear` and every
+    `nn.Embedding` by an `Int8Embedding`, in place; returns how many Linear layers. An LM head tied
+    to the input embeddings (small models) gets an int8 copy of its own."""
     targets = [(parent, name, child) for parent in model.modules()
                for name, child in parent.named_children() if type(child) is nn.Linear]
     for _, name, child in targets:
@@ -114,20 +136,24 @@ def quantize_int8(model: nn.Module) -> int:
         if child.weight.dtype != torch.float32:
             raise ModelError(f"int8 quantization starts from fp32 weights; layer '{name}' is {child.weight.dtype}: "
                              f"load the model in fp32.")
+    embeddings = [(parent, name, child) for parent in model.modules()
+                  for name, child in parent.named_children() if type(child) is nn.Embedding]
     with torch.no_grad():
         for parent, name, child in targets:
             setattr(parent, name, Int8Linear.from_linear(child))
+        for parent, name, child in embeddings:
+            setattr(parent, name, Int8Embedding(child))
         # What stays in fp32 (embeddings, norms) may still view the memory-mapped checkpoint, which
         # would then keep every page of it resident: give it memory of its own.
         for module in model.modules():
             for t in [*module._parameters.values(), *module._buffers.values()]:
-                if t is not None and not isinstance(module, Int8Linear):
+                if t is not None and not isinstance(module, (Int8Linear, Int8Embedding)):
                     t.data = t.data.clone()
     return len(targets)
 
 
 def is_int8(model: nn.Module) -> bool:
-    return any(isinstance(m, Int8Linear) for m in model.modules())
+    return any(isinstance(m, (Int8Linear, Int8Embedding)) for m in model.modules())
 
 
 def weight_bytes(model: nn.Module) -> int:

@@ -134,7 +134,7 @@ def nf4_config(compute_dtype: torch.dtype):
 def load_model(model: str | ModelSpec, settings: Settings, *, store: Store | None = None,
                dtype: torch.dtype | None = None, quantization: str = "none") -> LoadedModel:
     """Load a catalogue model. `quantization="nf4"` loads the weights in 4-bit (for QLoRA);
-    `"int8"` loads them in fp32 and turns every Linear layer into an int8 one (CPU inference)."""
+    `"int8"` loads them in fp32 and turns every Linear layer and embedding into int8 (CPU inference)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer  # lazy: transformers is slow to import
 
     spec = model if isinstance(model, ModelSpec) else Catalogue(store or Store(settings)).get(model)
