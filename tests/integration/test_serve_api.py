@@ -309,7 +309,8 @@ def test_metrics_show_the_prefix_cache_reused(served, client):
 
 
 def test_hanging_up_mid_stream_frees_the_engine(served):
-    body = {"model": "tiny", "messages": HELLO, "max_tokens": 3000, "temperature": 0, "stream": True}
+    body = {"model": "tiny", "messages": HELLO, "max_tokens": 3000, "temperature": 0, "stream": True,
+            "tunelab_loop_guard": False}
     with httpx.stream("POST", served.v1 + "/chat/completions", json=body, timeout=60) as resp:
         content = 0
         lines = resp.iter_lines()  # held: dropping it would close the connection right away

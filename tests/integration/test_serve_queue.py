@@ -70,7 +70,8 @@ def test_a_flood_gets_429_with_retry_after(served):
 
 def test_a_client_that_goes_away_stops_its_generation(served):
     before = metric_value(httpx.get(served.url + "/metrics").text, "tunelab_completion_tokens_total", model="tiny")
-    body = {"model": "tiny", "messages": HELLO, "max_tokens": 4000, "temperature": 0, "stream": True}
+    body = {"model": "tiny", "messages": HELLO, "max_tokens": 4000, "temperature": 0, "stream": True,
+            "tunelab_loop_guard": False}
     with httpx.stream("POST", served.v1 + "/chat/completions", json=body, timeout=60) as resp:
         lines = resp.iter_lines()
         seen = 0
@@ -90,7 +91,8 @@ def test_a_client_that_goes_away_stops_its_generation(served):
 
 def test_a_client_that_gives_up_waiting_stops_its_generation(served):
     """Not streaming: the client times out while the answer is being generated and hangs up."""
-    body = {"model": "tiny", "messages": HELLO, "max_tokens": 4000, "temperature": 0}
+    body = {"model": "tiny", "messages": HELLO, "max_tokens": 4000, "temperature": 0,
+            "tunelab_loop_guard": False}  # a long answer, even where the tiny model loops
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(served.v1 + "/chat/completions", json=body, timeout=httpx.Timeout(10, read=0.5))
     assert wait_idle(served, timeout_s=3.0) < 2.0
