@@ -12,7 +12,8 @@ from tunelab.engine.generation import SamplingParams, generate_text
 
 def spawn_chat(home, max_tokens):
     child = pexpect.spawn(
-        sys.executable, ["-m", "tunelab", "chat", "-m", "tiny", "--temperature", "0", "--max-tokens", str(max_tokens)],
+        sys.executable, ["-m", "tunelab", "chat", "-m", "tiny", "--temperature", "0", "--max-tokens", str(max_tokens),
+         "--no-loop-guard"],
         env={**os.environ, "TUNELAB_HOME": str(home), "COLUMNS": "200"}, encoding="utf-8", timeout=60,
     )
     child.expect("Chatting with .*tiny")

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from tunelab.cli.common import console, console_err, load
-from tunelab.cli.generate import MaxTokensOpt, ModelOpt, SeedOpt, TemperatureOpt, TemplateOpt, TopPOpt
+from tunelab.cli.generate import LoopGuardOpt, MaxTokensOpt, ModelOpt, SeedOpt, TemperatureOpt, TemplateOpt, TopPOpt
 from tunelab.engine.generation import GenerationResult, SamplingParams, stream_text
 from tunelab.models.catalogue import resolve_template_arg
 
@@ -71,10 +71,12 @@ def chat(
     top_p: TopPOpt = 1.0,
     seed: SeedOpt = None,
     chat_template: TemplateOpt = None,
+    loop_guard: LoopGuardOpt = True,
 ) -> None:
     """Chat with a model in the terminal."""
 
-    params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
+                            loop_guard=loop_guard)
     template = resolve_template_arg(chat_template)
     loaded = load(model)
     loaded.chat_prompt([{"role": "user", "content": "hi"}], template)  # no template: fail now, not mid-chat

@@ -24,6 +24,8 @@ def _top_p(value: float) -> float:
 
 TopPOpt = Annotated[float, typer.Option(callback=_top_p, help="Nucleus sampling mass, in (0, 1].")]
 SeedOpt = Annotated[int | None, typer.Option(help="Sampling seed: same seed, same text.")]
+LoopGuardOpt = Annotated[bool, typer.Option(help="End the output once it repeats one block of text over and over "
+                                                  "(small models loop); --no-loop-guard lets it run to --max-tokens.")]
 TemplateOpt = Annotated[str | None, typer.Option(help="Chat template to use instead of the model's own: chatml, zephyr, llama3 or a Jinja file.")]
 
 
@@ -36,10 +38,12 @@ def generate(
     seed: SeedOpt = None,
     chat: Annotated[bool, typer.Option("--chat", help="Wrap the prompt as a user message in the chat template.")] = False,
     chat_template: TemplateOpt = None,
+    loop_guard: LoopGuardOpt = True,
 ) -> None:
     """Generate text from PROMPT, streaming tokens as they come."""
 
-    params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    params = SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed,
+                            loop_guard=loop_guard)
     template = resolve_template_arg(chat_template)
     loaded = load(model)
     if chat:

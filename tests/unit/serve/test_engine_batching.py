@@ -148,7 +148,7 @@ def test_stop_string_cuts_the_text_and_is_never_sent(load_tiny, adapters, refs):
 
 
 def test_cancelling_frees_the_slot_and_aborts(load_tiny, adapters, refs):
-    endless = SamplingParams(max_tokens=3000, temperature=0)
+    endless = SamplingParams(max_tokens=3000, temperature=0, loop_guard=False)
     want = reference(refs["a"], PROMPTS[2], GREEDY).token_ids
 
     async def go():
@@ -176,7 +176,7 @@ def test_cancelling_frees_the_slot_and_aborts(load_tiny, adapters, refs):
 
 
 def test_full_queue_refuses_with_queue_full_error(load_tiny, adapters):
-    endless = SamplingParams(max_tokens=3000, temperature=0)
+    endless = SamplingParams(max_tokens=3000, temperature=0, loop_guard=False)
 
     async def go():
         engine = make_engine(load_tiny, adapters, max_batch_size=1, max_queue=2)
@@ -305,7 +305,7 @@ def _ids_request(rid, ids):
 
 
 def test_stop_aborts_running_and_queued_requests(load_tiny, adapters):
-    endless = SamplingParams(max_tokens=3000, temperature=0)
+    endless = SamplingParams(max_tokens=3000, temperature=0, loop_guard=False)
 
     async def go():
         engine = make_engine(load_tiny, adapters, max_batch_size=1)

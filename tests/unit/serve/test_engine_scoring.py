@@ -118,7 +118,7 @@ def test_score_options_in_several_batches_equals_one(load_tiny):
 
 def test_scoring_beside_running_generations_leaves_them_alone(load_tiny, adapters):
     tok = load_tiny().tokenizer
-    long = SamplingParams(max_tokens=120, temperature=0)
+    long = SamplingParams(max_tokens=120, temperature=0, loop_guard=False)
     jobs = [(PROMPTS[0], None), (PROMPTS[1], "a"), (PROMPTS[3], "b")]
     refs = {a: with_adapter(load_tiny(), adapters[a] if a else None) for _, a in jobs}
     want_gen = [reference(refs[a], p, long).token_ids for p, a in jobs]
@@ -171,7 +171,7 @@ def test_stop_and_cancel_never_leave_a_scorer_waiting(load_tiny, adapters):
     """With room for one adapter and a generation holding it, a score for another adapter waits: a
     cancelled one is dropped (later scores still run), and stop() fails the waiting one."""
     tok = load_tiny().tokenizer
-    endless = SamplingParams(max_tokens=3000, temperature=0)
+    endless = SamplingParams(max_tokens=3000, temperature=0, loop_guard=False)
     prompt, options = inputs(tok)
 
     async def go():
@@ -208,7 +208,7 @@ def test_sequential_scorer_waiting_behind_a_generation_is_not_left_hanging_by_st
     async def go():
         engine = make("sequential", load_tiny(), adapters)
         await engine.start()
-        gen = engine.generate(request(tok, "g", PROMPTS[0], SamplingParams(max_tokens=3000, temperature=0)))
+        gen = engine.generate(request(tok, "g", PROMPTS[0], SamplingParams(max_tokens=3000, temperature=0, loop_guard=False)))
         await anext(gen)
         waiting = asyncio.ensure_future(engine.score(score_req(prompt, options)))  # behind the generation
         await asyncio.sleep(0.1)

@@ -152,7 +152,7 @@ def test_a_closed_iterator_cancels_and_a_full_queue_refuses(tiny):
     engine = SequentialEngine(tiny, adapter_paths=resolver({}), max_queue=1)
 
     async def go():
-        long = engine.generate(request(ids, max_tokens=3000))
+        long = engine.generate(request(ids, max_tokens=3000, loop_guard=False))
         first = await long.__anext__()
         assert first.token_id is not None and engine.stats().running == 1
         waiting = engine.generate(request(ids, max_tokens=2))
