@@ -6,6 +6,7 @@ receives a `Settings` instance as an argument instead of looking at `os.environ`
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -92,6 +93,41 @@ class Settings(BaseSettings):
     session_ttl_s: float = Field(
         default=12 * 3600, gt=0, description="How long a dashboard login lasts before the key is asked again."
     )
+
+    # Monitoring: request traces (opt-in) and quality alerts.
+    trace: str = Field(
+        default="", description="Which requests the server traces into the store: '' (none, the default), 'all', "
+        "or a comma list of model:NAME and key:NAME (e.g. 'model:shop-lora,key:ci').")
+    trace_max_rows: int | None = Field(
+        default=10000, ge=1, description="Traces kept; the oldest go when a new one is written.")
+    trace_max_age_days: float | None = Field(
+        default=30.0, gt=0, description="Traces older than this go when a new one is written.")
+    trace_redact: list[str] = Field(
+        default_factory=list, description="Regexes (a JSON list) whose matches are replaced by [REDACTED] in "
+        "traced prompts and responses, besides e-mail addresses, card numbers and phone numbers.")
+    otel: bool = Field(
+        default=False, description="Emit an OpenTelemetry span per traced request (needs the `otel` extra).")
+    alert_webhook: str | None = Field(
+        default=None, description="URL that receives a JSON POST for each alert a scheduled evaluation raises "
+        "(a schedule's own webhook comes first).")
+
+    @field_validator("trace", mode="after")
+    @classmethod
+    def _trace_rules(cls, v: str) -> str:
+        for item in filter(None, (i.strip() for i in v.split(","))):
+            if item != "all" and not re.fullmatch(r"(model|key):\S+", item):
+                raise ValueError(f"trace: {item!r} is not 'all', 'model:NAME' or 'key:NAME'")
+        return v
+
+    @field_validator("trace_redact", mode="after")
+    @classmethod
+    def _regexes_compile(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"trace_redact: {pattern!r} is not a valid regex ({exc})") from None
+        return v
 
     @field_validator("home", mode="after")
     @classmethod

@@ -23,6 +23,7 @@ from tunelab.cli import (
     rag,
     scratch,
     serve,
+    traces,
     train,
     upstreams,
 )
@@ -57,6 +58,7 @@ app.command("quickstart")(quickstart.quickstart)
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(feedback.app, name="feedback")
 app.add_typer(scratch.app, name="scratch")
+app.add_typer(traces.app, name="traces")
 app.command("worker")(jobs.worker)
 
 

@@ -14,8 +14,10 @@ upstream client, and puts one service object per concern on `app.state`:
   collections CollectionsService (/v1/collections/{name}, its search, /v1/rag/uploads)
   dataset_views  DatasetViews (/v1/datasets/{name}/records and /stats)
   recipes     RecipesService (/v1/recipes: the training forms and their validation)
+  tracer      Tracer (opt-in request traces, TUNELAB_TRACE; OpenTelemetry spans with TUNELAB_OTEL)
 
-Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size.
+Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size,
+the trace caller.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from tunelab.serve.recipes_service import RecipesService
 from tunelab.serve.routes import ROUTERS
 from tunelab.serve.sessions import SessionCodec, load_secret
 from tunelab.serve.tasks_service import TasksService
+from tunelab.serve.tracing import TraceCallerMiddleware, Tracer
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.upstreams.client import UpstreamClient
@@ -119,7 +122,9 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.recipes = RecipesService(store, settings)
         app.state.upstreams = upstreams
         app.state.embeddings = embedding_service
-        app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams)
+        app.state.tracer = Tracer(store, settings)
+        app.state.generation = GenerationService(base, gen_engine, registry, settings, metrics, upstreams,
+                                                 tracer=app.state.tracer)
         app.state.tasks = TasksService(app.state.generation, settings, store,
                                        embedder=embedding_service.embedder if embedding_service else None,
                                        collections=app.state.collections)
@@ -141,6 +146,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
     for router in ROUTERS:
         app.include_router(router)
     # add_middleware puts each new one outside the previous: the last added runs first.
+    app.add_middleware(TraceCallerMiddleware)  # inside the key middleware: it reads the caller
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(ApiKeyMiddleware)
     app.add_middleware(MetricsMiddleware)

@@ -58,8 +58,8 @@ class ChoiceStream:
     still running (it closes each engine iterator, which frees its slot in the engine).
     """
 
-    def __init__(self, engine: GenerationEngine, reqs: list[GenRequest], *, on_event=None) -> None:
-        self.engine, self.reqs, self.on_event = engine, reqs, on_event
+    def __init__(self, engine: GenerationEngine, reqs: list[GenRequest], *, on_event=None, trace=None) -> None:
+        self.engine, self.reqs, self.on_event, self.trace = engine, reqs, on_event, trace
         self._queue: asyncio.Queue = asyncio.Queue()
         self._tasks: list[asyncio.Task] = []
         self._buffer: list[tuple[int, TokenEvent | BaseException]] = []
@@ -115,6 +115,8 @@ class ChoiceStream:
             t.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.trace is not None:  # the request's trace (tunelab.serve.tracing), written once
+            await self.trace.finish(cancelled=not self.done)
 
     async def collect(self, client_gone: Awaitable | None = None) -> list[ChoiceResult] | None:
         """Every choice's whole output. When `client_gone` (an awaitable that completes when the
@@ -152,9 +154,10 @@ class ChoiceStream:
 
 class GenerationService:
     def __init__(self, loaded: LoadedModel, engine: GenerationEngine, registry: AdapterRegistry,
-                 settings: Settings, metrics: ServeMetrics, upstreams=None) -> None:
+                 settings: Settings, metrics: ServeMetrics, upstreams=None, tracer=None) -> None:
         self.loaded, self.engine, self.registry = loaded, engine, registry
         self.settings, self.metrics, self.upstreams = settings, metrics, upstreams
+        self.tracer = tracer  # a Tracer (tunelab.serve.tracing), or None: nothing traced
         self.created = int(time.time())
 
     # -- what is served ---------------------------------------------------------------------------
@@ -257,10 +260,13 @@ class GenerationService:
     # -- running ----------------------------------------------------------------------------------
 
     async def open(self, target: Target, prompts: list[list[int]], sampling: SamplingParams, *, n: int = 1,
-                   constraint: Constraint | None = None, logprobs: int | None = None) -> ChoiceStream:
+                   constraint: Constraint | None = None, logprobs: int | None = None,
+                   trace_prompt: list[dict] | None = None, trace_kind: str = "chat",
+                   sources: list | None = None) -> ChoiceStream:
         """Start every choice (n per prompt; choice index = prompt index * n + j) and wait for the
         first event of each. With a seed, choice j samples with seed + j: reproducible, and the n
-        choices still differ."""
+        choices still differ. `trace_prompt` (the prompt as chat messages) and `sources` (a grounded
+        request's) are what a trace of the request records, when the tracer traces it."""
         rid = uuid.uuid4().hex[:16]
         reqs = []
         for p, ids in enumerate(prompts):
@@ -274,15 +280,23 @@ class GenerationService:
         self.metrics.prompt_tokens.labels(model).inc(sum(len(ids) for ids in prompts))
         started = time.perf_counter()
         first = [True]
+        trace = None
+        if self.tracer is not None and trace_prompt is not None:
+            trace = self.tracer.begin(trace_kind, model, target.adapter, trace_prompt, constraint=constraint,
+                                      sources=sources)
+        if trace is not None:
+            trace.prompt_tokens = sum(len(ids) for ids in prompts)
 
         def on_event(_i: int, ev: TokenEvent) -> None:
+            if trace is not None:
+                trace.on_event(_i, ev)
             if first[0]:
                 first[0] = False
                 self.metrics.ttft.labels(model).observe(time.perf_counter() - started)
             if ev.token_id is not None:
                 self.metrics.completion_tokens.labels(model).inc()
 
-        stream = ChoiceStream(self.engine, reqs, on_event=on_event)
+        stream = ChoiceStream(self.engine, reqs, on_event=on_event, trace=trace)
         try:
             await stream.start()
         except Exception as exc:  # noqa: BLE001

@@ -7,6 +7,9 @@ its category index load on the first classify request (the index's vectors are c
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+from dataclasses import asdict
 
 import anyio
 
@@ -88,18 +91,22 @@ class TasksService:
     async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, knn_candidates: int = 0,
                        bm25_candidates: int = 0, length_normalized: bool = False, generate: bool = False):
 
+        started = time.perf_counter()
         tm = await self.encoder(model)
         if tm is not None:  # its labels are its candidates: no retrieval index needed
             taxonomy = await self.taxonomy()
-            return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=None, k=k)
-        tm = self.task_model(model)
-        taxonomy, index = await self.category_index()
-        try:
-            return taxonomy, await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates,
-                                                 knn_candidates=knn_candidates, bm25_candidates=bm25_candidates,
-                                                 length_normalized=length_normalized, generate=generate)
-        except TaskModelError as exc:
-            raise APIError(str(exc), status=502, code="upstream_error") from None
+            results = await classify_many(tm, texts, taxonomy=taxonomy, index=None, k=k)
+        else:
+            tm = self.task_model(model)
+            taxonomy, index = await self.category_index()
+            try:
+                results = await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates,
+                                              knn_candidates=knn_candidates, bm25_candidates=bm25_candidates,
+                                              length_normalized=length_normalized, generate=generate)
+            except TaskModelError as exc:
+                raise APIError(str(exc), status=502, code="upstream_error") from None
+        await self.trace("classify", model, started, [(t, r.path or r.label or "") for t, r in zip(texts, results)])
+        return taxonomy, results
 
     async def extract(self, model: str, texts: list[str], attributes, *, max_tokens: int):
 
@@ -107,19 +114,25 @@ class TasksService:
             spec = parse_attribute_spec(attributes, where="attributes")
         except AttributeSchemaError as exc:
             raise APIError(str(exc), param="attributes") from None
-        tm = self.task_model(model)
+        started, tm = time.perf_counter(), self.task_model(model)
         try:
-            return await extract_many(tm, texts, spec, max_tokens=max_tokens)
+            results = await extract_many(tm, texts, spec, max_tokens=max_tokens)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
+        await self.trace("extract", model, started,
+                         [(t, json.dumps(r.values, ensure_ascii=False)) for t, r in zip(texts, results)])
+        return results
 
     async def answer(self, model: str, question: str, sources: list[str], *, max_tokens: int,
                      answer_mode: str = "auto"):
-        tm = self.task_model(model)
+        started, tm = time.perf_counter(), self.task_model(model)
         try:
-            return await answer_question(tm, question, sources, max_tokens=max_tokens, mode=answer_mode)
+            result = await answer_question(tm, question, sources, max_tokens=max_tokens, mode=answer_mode)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
+        await self.trace("qa", model, started, [(question, result.answer)],
+                         sources=[{"index": i, "text": t} for i, t in enumerate(sources, start=1)])
+        return result
 
     # -- RAG ----------------------------------------------------------------------------------------
 
@@ -156,12 +169,28 @@ class TasksService:
             parsed = Filters(**(filters or {}))
         except ValueError as exc:
             raise APIError(f"filters: {exc}", param="filters") from None
-        tm = self.task_model(model)
+        started, tm = time.perf_counter(), self.task_model(model)
         searcher = await self.searcher(collection)
         try:
-            return await ask(question, searcher=searcher, model=tm, k=k, mode=mode, filters=parsed,
-                             self_query=self_query, max_tokens=max_tokens, answer_mode=answer_mode)
+            res = await ask(question, searcher=searcher, model=tm, k=k, mode=mode, filters=parsed,
+                            self_query=self_query, max_tokens=max_tokens, answer_mode=answer_mode)
         except TaskModelError as exc:
             raise APIError(str(exc), status=502, code="upstream_error") from None
         except RagError as exc:
             raise APIError(str(exc), param="collection") from None
+        await self.trace("qa", model, started, [(question, res.answer)], sources=[asdict(r) for r in res.sources])
+        return res
+
+    async def trace(self, kind: str, model: str, started: float, pairs: list[tuple[str, str]],
+                    sources: list | None = None) -> None:
+        """One trace per (input, answer) of a task request, when the tracer traces it (latency: the request's)."""
+        gen = self.generation
+        if gen.tracer is None:
+            return
+        adapter = None if model == gen.base_name or "/" in model else model
+        for text, answer in pairs:
+            handle = gen.tracer.begin(kind, model, adapter, [{"role": "user", "content": text}], sources=sources)
+            if handle is None:
+                return
+            handle.started = started
+            await handle.finish(answer)

@@ -18,10 +18,11 @@ from tunelab.serve.routes import (
     recipes,
     settings,
     tasks,
+    traces,
 )
 
 ROUTERS = [health.router, metrics.router, models.router, chat.router, completions.router, embeddings.router,
            adapters.router, tasks.router, jobs.router, control.router, feedback.router, settings.router,
-           lineage.router, collections.router, datasets.router, recipes.router]
+           lineage.router, collections.router, datasets.router, recipes.router, traces.router]
 
 __all__ = ["ROUTERS"]

@@ -74,7 +74,9 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
     param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
     max_tokens = svc.max_tokens_for(len(prompt_ids), body.requested_max_tokens(), param=param)
     stream = await svc.open(target, [prompt_ids], body.to_sampling(default_max_tokens=max_tokens), n=body.n,
-                            constraint=body.to_constraint(), logprobs=body.logprobs_k())
+                            constraint=body.to_constraint(), logprobs=body.logprobs_k(),
+                            trace_prompt=[m.to_template() for m in body.messages],
+                            sources=None if hits is None else sources_fields(hits, "")["tunelab_sources"])
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)

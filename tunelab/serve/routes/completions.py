@@ -47,7 +47,9 @@ async def create_completion(body: CompletionRequest, request: Request) -> Respon
     max_tokens = svc.max_tokens_for(longest, body.requested_max_tokens(), prompt_param="prompt")
     sampling = body.to_sampling(default_max_tokens=max_tokens)
     stream = await svc.open(target, prompts, sampling, n=body.n, constraint=body.to_constraint(),
-                            logprobs=body.logprobs)
+                            logprobs=body.logprobs, trace_kind="completion",
+                            trace_prompt=[{"role": "user", "content": p if isinstance(p, str) else svc.decode(p)}
+                                          for p in body.prompts()[:1]])
     echoes = [svc.decode(p) if body.echo else "" for p in prompts for _ in range(body.n)]
     cid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
     prompt_tokens = sum(len(p) for p in prompts)

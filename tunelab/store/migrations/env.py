@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+from tunelab.store import monitoring_tables  # noqa: F401 - its tables join Base.metadata
 from tunelab.store.tables import Base
 
 config = context.config
