@@ -10,6 +10,7 @@ import typer
 from tunelab import __version__
 from tunelab.cli import (
     adapters,
+    alerts,
     ask,
     chat,
     data,
@@ -59,6 +60,8 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(feedback.app, name="feedback")
 app.add_typer(scratch.app, name="scratch")
 app.add_typer(traces.app, name="traces")
+app.add_typer(alerts.schedules_app, name="schedules")
+app.add_typer(alerts.alerts_app, name="alerts")
 app.command("worker")(jobs.worker)
 
 

@@ -7,7 +7,8 @@ the follow-up evaluation of the new adapter against its parent, see `jobs.eval_a
 config fields...}}; ingest {"sources": [...], "collection": NAME, ...}; merge {"adapters": [...],
 "name": NAME, "weights"?, "method"?, "density"?}; export {"adapter": NAME, "out"? (default:
 <home>/exports/NAME), "merged"?}; quickstart {"model"?, "adapter"?, "retrain"?, "max_steps"?, "limit"?}; generate_data {"sources": [...],
-"kind", "n", "name", "model"?, ...the other `GenerateConfig` fields}.
+"kind", "n", "name", "model"?, ...the other `GenerateConfig` fields}; scheduled_eval {"schedule": NAME} (one
+run of a scheduled evaluation and its alerts, `jobs.schedules`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class ExportInput(_Input):
     adapter: str = Field(min_length=1)
     out: str | None = Field(default=None, min_length=1, description="Default: <home>/exports/ADAPTER.")
     merged: bool = False
+
+
+class ScheduledEvalInput(_Input):
+    schedule: str = Field(min_length=1, description="The schedule to evaluate now (tunelab schedules list).")
 
 
 class QuickstartInput(_Input):
@@ -179,6 +184,7 @@ VALIDATORS = {
     "export": _export,
     "quickstart": lambda c, s: _typed(QuickstartInput, "quickstart", c),
     "generate_data": lambda c, s: _typed(GenerateConfig, "generate_data", c),
+    "scheduled_eval": lambda c, s: _typed(ScheduledEvalInput, "scheduled_eval", c),
 }
 KINDS = tuple(VALIDATORS)
 

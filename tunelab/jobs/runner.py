@@ -203,9 +203,21 @@ def run_generate_data(ctx: Context) -> None:
     ctx.print(f"dataset {out.dataset.name}: {out.dataset.num_records} {cfg.kind} records ({out.records_file})")
 
 
+def run_scheduled_eval(ctx: Context) -> None:
+    from tunelab.jobs.schedules import run_schedule  # lazy: only a scheduled evaluation needs it
+
+    with Progress(ctx.console, "scheduled eval", interval_s=ctx.settings.progress_interval_s) as progress:
+        out = run_schedule(ctx.store, ctx.settings, ctx.job.config["schedule"], progress=progress)
+    ctx.result(schedule=out.schedule, result_id=out.result_id, eval_run_id=out.eval_run_id, metrics=out.metrics,
+               alerts=len(out.alerts), accepted=out.accepted)
+    for a in out.alerts:
+        ctx.print(f"ALERT {a['reason']}: {a['message']}")
+    ctx.print(f"schedule {out.schedule}: result {out.result_id}, {len(out.alerts)} alert(s)")
+
+
 KINDS: dict[str, Callable[[Context], None]] = {
     "train": run_train, "eval": run_eval_job, "ingest": run_ingest, "merge": run_merge, "export": run_export,
-    "quickstart": run_quickstart_job, "generate_data": run_generate_data,
+    "quickstart": run_quickstart_job, "generate_data": run_generate_data, "scheduled_eval": run_scheduled_eval,
 }
 
 

@@ -5,7 +5,8 @@ job asked to cancel gets SIGTERM (a training job checkpoints and stops), then SI
 period; a job taken over by another worker (this one looked dead) is killed here. When the
 subprocess exits the worker records how the job ended. A worker that stops (Ctrl-C, SIGTERM, the
 server shutting down) stops its jobs the same way and leaves them to be taken over, like a dead
-worker's, after `job_stale_after_s`.
+worker's, after `job_stale_after_s`. As it polls, it queues the scheduled evaluations that are due
+(`jobs.schedules.enqueue_due`).
 
 `Worker.run_forever(stop_event)`, `Worker.run_once()` (tests), `start_embedded(store, settings, n)`
 (the worker threads inside `tunelab serve`).
@@ -27,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from tunelab.jobs.runner import CANCELLED, error_file
+from tunelab.jobs.schedules import enqueue_due
 from tunelab.jobs.service import log_path
 from tunelab.settings import Settings
 from tunelab.store import JOBS, RUNS, Job, Store
@@ -99,6 +101,10 @@ class Worker:
         log.info("worker %s: %d slot(s)", self.name, self.slots)
         try:
             while not stop_event.is_set():
+                try:
+                    enqueue_due(self.store)  # scheduled evaluations whose time has come become jobs
+                except Exception:  # the store is away for a moment: try again next round
+                    log.exception("worker %s: queueing due schedules failed", self.name)
                 for job_id in [j for j, (_, t) in self._running.items() if not t.is_alive()]:
                     del self._running[job_id]
                 while len(self._running) < self.slots and not stop_event.is_set():

@@ -6,7 +6,8 @@ tunelab_prompt_tokens_total{model}, tunelab_completion_tokens_total{model},
 tunelab_time_to_first_token_seconds{model}, tunelab_queue_depth, tunelab_running_requests,
 tunelab_loaded_adapters, tunelab_requests_cancelled_total, tunelab_upstream_retries_total{upstream},
 and the batching engine's prefix cache: tunelab_prefix_cache_{hits,misses,hit_tokens,miss_tokens}
-(counts since the start; gauges read from the engine), tunelab_prefix_cache_bytes and _budget_bytes.
+(counts since the start; gauges read from the engine), tunelab_prefix_cache_bytes and _budget_bytes;
+tunelab_alerts_firing (quality alerts of scheduled evaluations, read from the store at each scrape).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class ServeMetrics:
         self.loaded_adapters = Gauge("tunelab_loaded_adapters", "Adapters loaded on the base model.", registry=r)
         self.cancelled = Counter("tunelab_requests_cancelled", "Generation requests whose client went away "
                                  "before the end.", registry=r)
+        self.alerts_firing = Gauge("tunelab_alerts_firing", "Quality alerts of scheduled evaluations now firing "
+                                   "(tunelab alerts list).", registry=r)
         self.upstream_retries = Counter("tunelab_upstream_retries", "Requests to upstreams retried after a "
                                         "429, a 5xx or a connection error.", ["upstream"], registry=r)
 

@@ -4,6 +4,7 @@ resolves the schedule's earlier alerts when the new result raised none."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,16 @@ class SchedulesRows(Rows[EvalSchedule]):
         with store.session() as s:
             q = select(EvalSchedule).where((EvalSchedule.next_run_at.is_(None)) | (EvalSchedule.next_run_at <= now))
             return list(s.scalars(q.order_by(EvalSchedule.name)))
+
+    def claim_due(self, store: Store, now: datetime, next_of: Callable[[EvalSchedule], datetime]) -> list[EvalSchedule]:
+        """The due schedules, each with its next run moved to `next_of(row)` in the same write
+        transaction: two workers polling at once never both queue one schedule."""
+        with store.session(immediate=True) as s:
+            q = select(EvalSchedule).where((EvalSchedule.next_run_at.is_(None)) | (EvalSchedule.next_run_at <= now))
+            rows = list(s.scalars(q.order_by(EvalSchedule.name).with_for_update(skip_locked=True)))
+            for row in rows:
+                row.next_run_at = next_of(row)
+            return rows
 
     def remove(self, store: Store, name: str) -> EvalSchedule | None:
         """Delete the schedule with its results and alerts (children first: not left to the cascade)."""
