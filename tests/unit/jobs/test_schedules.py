@@ -49,3 +49,27 @@ def test_alerts_for_failed_gates_and_drift_in_the_worse_direction():
     assert "accuracy 0.7 against 0.9 accepted" in alerts[1]["message"]
     assert alerts_for(metrics, gates[1:], None, 0.05, "shop") == []  # nothing accepted yet: gates only
     assert alerts_for({"accuracy": 0.85}, [], {"accuracy": 0.9}, 0.05, "shop") == []  # exactly the drift: allowed
+
+
+def test_schedules_cli_add_list_remove(home, tmp_path):
+    from typer.testing import CliRunner
+
+    from tunelab.cli import app
+
+    runner = CliRunner()
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"prompt": "q", "chosen": "a", "rejected": "b"}\n')
+    added = runner.invoke(app, ["schedules", "add", "nightly", "--every", "6h", "--model", "shop", "--task",
+                                "preference", "--data", str(pairs), "--gate", "preference_accuracy>=0.8"])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(app, ["schedules", "list"])
+    assert "nightly" in listed.output and "every 6h" in listed.output and "now" in listed.output
+    bad = runner.invoke(app, ["schedules", "add", "x", "--every", "sometimes", "--model", "m", "--task", "qa"])
+    assert bad.exit_code == 2 and "neither 'every N'" in bad.output
+    gate = runner.invoke(app, ["schedules", "add", "x", "--every", "1h", "--model", "m", "--task", "qa",
+                               "--gate", "f1 >= baseline +"])
+    assert gate.exit_code == 2 and "gate" in gate.output
+    assert runner.invoke(app, ["schedules", "accept", "nightly"]).exit_code == 2  # no result yet
+    assert runner.invoke(app, ["alerts", "check"]).exit_code == 0
+    assert runner.invoke(app, ["schedules", "remove", "nightly"]).exit_code == 0
+    assert runner.invoke(app, ["schedules", "remove", "nightly"]).exit_code == 2
