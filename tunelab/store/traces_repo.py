@@ -12,6 +12,10 @@ from tunelab.store.db import Store
 from tunelab.store.monitoring_tables import Trace
 from tunelab.store.repo import Rows
 
+# The deleted rows are not in this session (only the new one is): no matching them up in Python,
+# which would compare SQLite's naive datetimes with aware ones.
+NO_SYNC = {"execution_options": {"synchronize_session": False}}
+
 
 class TracesRows(Rows[Trace]):
     def add_pruned(self, store: Store, *, max_rows: int | None, older_than: datetime | None,
@@ -24,10 +28,14 @@ class TracesRows(Rows[Trace]):
             s.add(row)
             s.flush()
             if older_than is not None:
-                pruned += s.execute(delete(Trace).where(Trace.created_at < older_than)).rowcount or 0
-            if max_rows is not None:
-                keep = select(Trace.id).order_by(Trace.created_at.desc(), Trace.id.desc()).limit(max_rows)
-                pruned += s.execute(delete(Trace).where(Trace.id.not_in(keep.scalar_subquery()))).rowcount or 0
+                pruned += s.execute(delete(Trace).where(Trace.created_at < older_than), **NO_SYNC).rowcount or 0
+            if max_rows is not None:  # the newest beyond the limit, and everything older than it
+                first_out = s.execute(select(Trace.created_at, Trace.id).order_by(Trace.created_at.desc(), Trace.id.desc())
+                                      .offset(max_rows).limit(1)).first()
+                if first_out is not None:
+                    at, key = first_out
+                    gone = (Trace.created_at < at) | ((Trace.created_at == at) & (Trace.id <= key))
+                    pruned += s.execute(delete(Trace).where(gone), **NO_SYNC).rowcount or 0
         return row, pruned
 
     def page(self, store: Store, *, limit: int | None = 50, offset: int = 0,

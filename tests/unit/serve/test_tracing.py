@@ -61,7 +61,8 @@ def add(store, n: int, **kw):
             for i in range(n)]
 
 
-def test_retention_by_rows_and_age(store):
+def test_retention_by_rows_and_age(any_store):
+    store = any_store
     add(store, 5, max_rows=3, older_than=None)
     rows, total = TRACES.page(store)
     assert total == 3 and [r.response for r in rows] == ["4", "3", "2"]

@@ -1,4 +1,4 @@
-"""GET /v1/traces (newest first; filters model, adapter, caller, kind; limit, offset), GET
+"""GET /v1/traces (newest first; filters model, adapter, key, kind; limit, offset), GET
 /v1/traces/{id} and GET /v1/alerts (quality alerts of scheduled evaluations). Admin only: traces
 hold other callers' prompts."""
 
@@ -22,12 +22,12 @@ def _admin(request: Request) -> None:
 
 @router.get("/v1/traces")
 async def list_traces(request: Request, model: str | None = None, adapter: str | None = None,
-                      caller_name: str | None = None, kind: str | None = None, limit: int = 50,
+                      key: str | None = None, kind: str | None = None, limit: int = 50,
                       offset: int = 0) -> dict:
     _admin(request)
     store = request.app.state.tracer.store
     rows, total = await anyio.to_thread.run_sync(lambda: TRACES.page(
-        store, model=model, adapter=adapter, caller=caller_name, kind=kind, limit=max(1, min(limit, 500)),
+        store, model=model, adapter=adapter, caller=key, kind=kind, limit=max(1, min(limit, 500)),
         offset=max(0, offset)))
     return {"object": "list", "data": [trace_dict(r) for r in rows], "total": total}
 
