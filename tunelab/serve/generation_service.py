@@ -80,6 +80,7 @@ class ChoiceStream:
                 self._buffer.append((i, item))
                 waiting.discard(i)
         except BaseException:
+            self.trace = None  # refused before any answer (a full queue, an unknown adapter): nothing to trace
             await self.aclose()
             raise
 
