@@ -84,7 +84,7 @@ class DDPEngine(Engine):
         super().__init__(model, loss_fn)
         # device_ids=None: the loss moves its own inputs; the module's buffers (rotary tables) are
         # the same on every rank, so they are not broadcast at each forward
-        self.ddp = DistributedDataParallel(self.root, device_ids=None, broadcast_buffers=False)
+        self.ddp = DistributedDataParallel(self.root, device_ids=None, forward_sync_buffers=False)
 
     def sync(self, last: bool):
         return nullcontext() if last else self.ddp.no_sync()
