@@ -111,7 +111,8 @@ def test_killed_rank_resumes_to_the_uninterrupted_losses(home, settings, store, 
     assert proc.returncode != 0
 
     [run] = list_runs(store)
-    assert run.status == "running" and 6 <= run.step < run.total_steps, (run.status, run.step, err[-2000:])
+    # "failed" when rank 0 saw its peer's connection close (and recorded that) before torchrun stopped it
+    assert run.status in ("running", "failed") and 6 <= run.step < run.total_steps, (run.status, run.step, run.error)
     assert "resumed" not in AdapterRegistry(store, settings).names()
     resumed = subprocess.run([sys.executable, "-m", "tunelab", "train", "--resume", run.id, "--nproc", "2"],
                              env=torchrun_env(home), capture_output=True, text=True, timeout=120)
