@@ -15,7 +15,25 @@ from tunelab.train.runs import RunRecorder
 def run_recipe(cfg, settings: Settings, store: Store, *, console: Console | None = None,
                run_id: str | None = None, resume: bool = False, stop: Callable[[], bool] | None = None) -> dict:
     """Run any recipe config; returns {"run_id", "adapter", "metrics"}. `stop`: asked after each
-    optimizer step; True saves a checkpoint and raises `train.loop.TrainingCancelled`."""
+    optimizer step; True saves a checkpoint and raises `train.loop.TrainingCancelled`.
+
+    Under torchrun (WORLD_SIZE > 1 in the environment) every process calls this; they join one
+    process group and train data-parallel (`train.distributed`)."""
+    from tunelab.train import distributed  # lazy: torch is slow to import
+
+    world = distributed.setup(settings.device)
+    if not world.enabled:
+        return _run(cfg, settings, store, console=console, run_id=run_id, resume=resume, stop=stop)
+    try:
+        run_id = distributed.join_run(cfg, settings, store, run_id)
+        if not world.main:
+            console = Console(quiet=True)  # rank 0 prints for all
+        return _run(cfg, settings, store, console=console, run_id=run_id, resume=resume, stop=stop)
+    finally:
+        distributed.shutdown()
+
+
+def _run(cfg, settings: Settings, store: Store, *, console, run_id, resume, stop) -> dict:
     if isinstance(cfg, SFTConfig):
         from tunelab.train.sft import run_sft  # lazy: torch is slow to import
 

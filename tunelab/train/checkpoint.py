@@ -24,11 +24,14 @@ def trainable_state(model) -> dict[str, torch.Tensor]:
     return {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def save_checkpoint(ckpt_dir: Path, step: int, model, optimizer, extra: dict, keep: int = 2) -> Path:
+def save_checkpoint(ckpt_dir: Path, step: int, weights: dict[str, torch.Tensor], optimizer_state: dict, extra: dict,
+                    keep: int = 2) -> Path:
+    """Write `weights` (trainable tensors by parameter name), the optimizer state, this process's RNG
+    states and `{"step": step, **extra}` as `step-NNNNNN`; keep the last `keep` checkpoints."""
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=ckpt_dir))
-    save_file(trainable_state(model), str(tmp / "trainable.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+    save_file(weights, str(tmp / "trainable.safetensors"))
+    torch.save({"optimizer": optimizer_state, "torch_rng": torch.get_rng_state(),
                 "python_rng": random.getstate()}, tmp / "optimizer.pt")
     (tmp / STATE).write_text(json.dumps({"step": step, **extra}))
     final = ckpt_dir / f"step-{step:06d}"
@@ -45,8 +48,21 @@ def latest_checkpoint(ckpt_dir: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(trainable weights, {"optimizer", "torch_rng", "python_rng", "state"}) of a checkpoint."""
+    extra = torch.load(path / "optimizer.pt", weights_only=False)
+    extra["state"] = json.loads((path / STATE).read_text())
+    return load_file(str(path / "trainable.safetensors")), extra
+
+
+def restore_rng(extra: dict) -> None:
+    torch.set_rng_state(extra["torch_rng"])
+    random.setstate(extra["python_rng"])
+
+
 def load_checkpoint(path: Path, model, optimizer) -> dict:
-    weights = load_file(str(path / "trainable.safetensors"))
+    """Load a one-process checkpoint into `model` and `optimizer`; returns its state (step, tokens...)."""
+    weights, extra = read_checkpoint(path)
     params = dict(model.named_parameters())
     missing = [n for n in weights if n not in params]
     if missing:
@@ -54,8 +70,6 @@ def load_checkpoint(path: Path, model, optimizer) -> dict:
     with torch.no_grad():
         for n, t in weights.items():
             params[n].copy_(t)
-    state = torch.load(path / "optimizer.pt", weights_only=False)
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["torch_rng"])
-    random.setstate(state["python_rng"])
-    return json.loads((path / STATE).read_text())
+    optimizer.load_state_dict(extra["optimizer"])
+    restore_rng(extra)
+    return extra["state"]

@@ -95,6 +95,25 @@ class RunRecorder:
         return RUNS.metric_series(self.store, self.run_id, name)
 
 
+class QuietRecorder(RunRecorder):
+    """The recorder of a distributed run's other ranks: rank 0 alone writes the run's record."""
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def rewind(self, step: int) -> None:
+        pass
+
+    def finish(self, metrics: dict, adapter_name: str | None) -> None:
+        pass
+
+    def fail(self, error: str) -> None:
+        pass
+
+
 def list_runs(store: Store) -> list[Run]:
     """Every training run, newest first (detached rows)."""
     return RUNS.newest_first(store)

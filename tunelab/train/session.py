@@ -16,9 +16,10 @@ from tunelab.adapters.registry import AdapterRegistry
 from tunelab.progress import OutputConsole
 from tunelab.settings import Settings
 from tunelab.store import Store
+from tunelab.train import distributed
 from tunelab.train.loop import LoopResult, LoopSettings, TrainingCancelled, train_loop
 from tunelab.train.outputs import save_result
-from tunelab.train.runs import RunRecorder, new_run_id
+from tunelab.train.runs import QuietRecorder, RunRecorder, new_run_id
 from tunelab.train.tracking import check_mlflow
 
 
@@ -58,13 +59,18 @@ def run_training(ctx: RunContext, model, *, total_steps: int, bf16: bool, batche
                  trainable: int) -> tuple[LoopResult, dict]:
     """Run the shared loop with the run recorded; a failure is recorded (and re-raised)."""
     cfg = ctx.cfg
-    ctx.recorder = RunRecorder.start(ctx.store, cfg, run_id=ctx.run_id, base_model=cfg.base_model,
-                                     output_dir=str(ctx.run_dir), total_steps=total_steps, resume=ctx.resume)
+    world = distributed.current()
+    if world.main:
+        ctx.recorder = RunRecorder.start(ctx.store, cfg, run_id=ctx.run_id, base_model=cfg.base_model,
+                                         output_dir=str(ctx.run_dir), total_steps=total_steps, resume=ctx.resume)
+    else:
+        ctx.recorder = QuietRecorder(ctx.store, ctx.run_id)
     loop = LoopSettings(total_steps=total_steps, grad_accum=cfg.grad_accum, learning_rate=cfg.learning_rate,
                         lr_scheduler=cfg.lr_scheduler, warmup_steps=int(cfg.warmup_ratio * total_steps),
                         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16,
                         save_every=cfg.save_every, eval_every=cfg.eval_every, log_every=cfg.log_every,
-                        progress_interval_s=ctx.settings.progress_interval_s)
+                        progress_interval_s=ctx.settings.progress_interval_s,
+                        shard=getattr(cfg, "method", None) == "full")
     try:
         result = train_loop(model, settings=loop, batches=batches, loss_fn=loss_fn, evaluate=evaluate,
                             recorder=ctx.recorder, ckpt_dir=ctx.run_dir / "checkpoints", device=device,
@@ -79,15 +85,21 @@ def run_training(ctx: RunContext, model, *, total_steps: int, bf16: bool, batche
         ctx.recorder.fail(f"{type(exc).__name__}: {exc}")
         raise
     metrics = {**result.final_metrics, "train_tokens": result.train_tokens, "wall_time_s": result.wall_time_s,
-               "trainable_parameters": trainable, "bf16": bf16}
+               "trainable_parameters": trainable, "bf16": bf16, "world_size": world.size}
     return result, metrics
 
 
 def finish_run(ctx: RunContext, model, tokenizer, *, result: LoopResult, metrics: dict, kind: str,
                base_model_hash: str | None, lineage: dict) -> dict:
-    """Save the result atomically, register it with its lineage, close the run, drop checkpoints."""
+    """Save the result atomically, register it with its lineage, close the run, drop checkpoints.
+    Distributed: rank 0 does it while the others wait at a barrier."""
     cfg = ctx.cfg
-    folder = save_result(model, tokenizer, cfg, ctx.registry.path_for(ctx.adapter_name))
+    full = result.engine.full_state_dict() if result.engine is not None else None  # sharded: a collective
+    out = {"run_id": ctx.run_id, "adapter": ctx.adapter_name, "metrics": metrics}
+    if not distributed.current().main:
+        distributed.barrier()
+        return out
+    folder = save_result(model, tokenizer, cfg, ctx.registry.path_for(ctx.adapter_name), state_dict=full)
     lineage = {"recipe": cfg.recipe, **lineage, "config": cfg.model_dump(mode="json"), "seed": cfg.seed,
                "versions": library_versions()}
     ctx.registry.register(ctx.adapter_name, kind=kind, path=folder, base_model=cfg.base_model,
@@ -97,4 +109,5 @@ def finish_run(ctx: RunContext, model, tokenizer, *, result: LoopResult, metrics
     shutil.rmtree(ctx.run_dir / "checkpoints", ignore_errors=True)
     ctx.console.print(f"Registered {kind} adapter [bold]{ctx.adapter_name}[/]: " +
                       ", ".join(f"{k} {v:.4f}" for k, v in result.final_metrics.items()))
-    return {"run_id": ctx.run_id, "adapter": ctx.adapter_name, "metrics": metrics}
+    distributed.barrier()
+    return out
