@@ -217,17 +217,30 @@ def test_migrate_command_and_worker_health_check_work_on_a_real_store(tmp_path):
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUNELAB_")}
     env.update(TUNELAB_HOME=str(home), PYTHONPATH=str(ROOT))
-    exe = {"python": sys.executable}
-    proc = subprocess.run([exe.get(migrate[0], migrate[0]), *migrate[1:]], env=env, capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
-    assert proc.returncode == 0 and "store migrated" in proc.stdout, proc.stderr
-    with sqlite3.connect(home / "tunelab.db") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    run = lambda e: subprocess.run([exe.get(health[0], health[0]), *health[1:]], env=e, capture_output=True,
-                                   timeout=60, cwd=tmp_path).returncode
-    assert run(env) == 0
+
+    def run(cmd: list[str], e: dict = env) -> subprocess.CompletedProcess:  # the image's paths, here
+        cmd = [sys.executable if c == "python" else c.replace("/app/", f"{ROOT}/") for c in cmd]
+        return subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    def revision() -> str:
+        with sqlite3.connect(home / "tunelab.db") as db:
+            return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+
+    proc = run(migrate)
+    assert proc.returncode == 0, proc.stderr
+    head = revision()
+    assert f"store at revision {head} (this image's head: {head})" in proc.stdout
+    # the rollback path of docs/deploy.md: down one revision, then up again
+    previous = f"{int(head) - 1:04d}"
+    proc = run(["python", "/app/docker/migrate.py", "downgrade", previous])
+    assert proc.returncode == 0, proc.stderr
+    assert revision() == previous
+    assert run(migrate).returncode == 0 and revision() == head
+    assert run(["python", "/app/docker/migrate.py", "sideways"]).returncode == 2
+
+    assert run(health).returncode == 0
     unreachable = {**env, "TUNELAB_DATABASE_URL": "postgresql+psycopg://u:p@127.0.0.1:9/none?connect_timeout=2"}
-    assert run(unreachable) != 0
+    assert run(health, unreachable).returncode != 0
 
 
 @pytest.mark.slow
