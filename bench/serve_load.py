@@ -174,7 +174,13 @@ def summarize(concurrency: int, results: list[dict], wall: float, rss: int) -> d
             "p95_s": percentile(lat, 0.95), "p99_s": percentile(lat, 0.99),
             "http_429": sum(r["status"] == 429 for r in results), "errors": len(errors),
             "error_samples": sorted({f"{r['kind']} {r['status']}: {r['error']}" for r in errors})[:3],
-            "rss_mib": rss / 2**20, "per_kind": {k: sum(r["kind"] == k for r in ok) for k in KINDS}}
+            "rss_mib": rss / 2**20, "per_kind": {k: kind_latency([r for r in ok if r["kind"] == k]) for k in KINDS}}
+
+
+def kind_latency(rows: list[dict]) -> dict:
+    lat = sorted(r["latency"] for r in rows)
+    return {"n": len(lat), "p50_s": round(statistics.median(lat), 4) if lat else None,
+            "p95_s": round(percentile(lat, 0.95), 4) if lat else None}
 
 
 def cpu_name() -> str:
