@@ -7,13 +7,14 @@ catalogue model (`--model smollm2-135m-instruct`: the packaged default), and two
 makes. Each client loops over five kinds of request, spread over the base and both adapters: chat,
 streaming chat, constrained JSON (`response_format` json_schema), `/v1/tasks/classify` and
 `/v1/embeddings`. Concurrency goes 1, 2, 4, 8, ... (each step `--step-seconds` of closed-loop
-clients) until p95 reaches twice step 1's, `--max-concurrency`, or `--max-seconds` in all.
+clients, and at least `--min-requests`) until p95 reaches twice step 1's, `--max-concurrency`, or
+`--max-seconds` in all.
 
 Prints per step: requests/s, generated tokens/s, p50/p95/p99 latency, 429s (the queue said full:
 counted apart), other errors (there must be none: the exit status is 1 otherwise) and the server's
 peak resident memory; then the ratio of the best step's requests/s to step 1's. The last line is JSON.
 
-    python bench/serve_load.py [--model smollm2-135m-instruct] [--step-seconds 20] [--max-seconds 600]
+    python bench/serve_load.py [--model smollm2-135m-instruct] [--step-seconds 20] [--max-seconds 900]
 """
 
 from __future__ import annotations
@@ -112,10 +113,12 @@ async def send(client, kind: str, path: str, body: dict) -> tuple[int, int, str]
     return 200, (data.get("usage") or {}).get("completion_tokens", 0) if kind in ("chat", "json") else 0, ""
 
 
-async def client_loop(client, worker: int, stop_at: float, models: list[str], embed_model: str, max_tokens: int,
-                      out: list[dict]) -> None:
+async def client_loop(client, worker: int, stop_at: float, min_requests: int, deadline: float, models: list[str],
+                      embed_model: str, max_tokens: int, out: list[dict]) -> None:
+    """Requests back to back until `stop_at` and `min_requests` done in the step (a slow model's step
+    runs longer, so its percentiles stand on enough requests), never past `deadline`."""
     i = worker  # each client starts at another kind and model, then cycles through them all
-    while time.monotonic() < stop_at:
+    while (time.monotonic() < stop_at or len(out) < min_requests) and time.monotonic() < deadline:
         kind = KINDS[i % len(KINDS)]
         path, body = request_for(kind, i // len(KINDS) + worker, models, embed_model, max_tokens)
         start = time.monotonic()
@@ -152,16 +155,16 @@ class PeakRSS:
         self._stop.set()
 
 
-async def run_step(url: str, concurrency: int, seconds: float, models: list[str], embed_model: str,
-                   max_tokens: int) -> tuple[list[dict], float]:
+async def run_step(url: str, concurrency: int, seconds: float, min_requests: int, deadline: float,
+                   models: list[str], embed_model: str, max_tokens: int) -> tuple[list[dict], float]:
     import httpx
 
     out: list[dict] = []
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
     async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
         start = time.monotonic()
-        await asyncio.gather(*(client_loop(client, w, start + seconds, models, embed_model, max_tokens, out)
-                               for w in range(concurrency)))
+        await asyncio.gather(*(client_loop(client, w, start + seconds, min_requests, deadline, models, embed_model,
+                                           max_tokens, out) for w in range(concurrency)))
         return out, time.monotonic() - start
 
 
@@ -228,7 +231,8 @@ def main() -> None:
                                     "default: a tiny random model built here")
     ap.add_argument("--home", help="with --model: a TuneLab home that has it converted (reused, not converted again)")
     ap.add_argument("--step-seconds", type=float, default=20.0)
-    ap.add_argument("--max-seconds", type=float, default=600.0, help="bound on the whole run, start-up included")
+    ap.add_argument("--min-requests", type=int, default=20, help="requests a step completes at least (time allowing)")
+    ap.add_argument("--max-seconds", type=float, default=900.0, help="bound on the whole run, start-up included")
     ap.add_argument("--max-concurrency", type=int, default=64)
     ap.add_argument("--max-tokens", type=int, default=32)
     args = ap.parse_args()
@@ -257,8 +261,8 @@ def main() -> None:
                     print(f"stopping: --max-seconds {args.max_seconds:.0f} reached", flush=True)
                     break
                 rss.reset()
-                results, wall = asyncio.run(run_step(url, concurrency, args.step_seconds, models, embed_model,
-                                                     args.max_tokens))
+                results, wall = asyncio.run(run_step(url, concurrency, args.step_seconds, args.min_requests,
+                                                     began + args.max_seconds, models, embed_model, args.max_tokens))
                 if proc.poll() is not None:
                     sys.exit("the server died:\n" + "".join(tail))
                 steps.append(summarize(concurrency, results, wall, rss.peak))
@@ -284,6 +288,7 @@ def main() -> None:
                       "errors": errors, "steps": [{k: (round(v, 4) if isinstance(v, float) else v)
                                                    for k, v in s.items() if k != "error_samples"} for s in steps]}))
     if errors:
+        print("server's last log lines:\n" + "".join(tail), file=sys.stderr)
         sys.exit(1)
 
 
