@@ -27,9 +27,9 @@ PROMPTS = ["Describe a good pair of running shoes.", "What should I look for in 
            "Write a short product description for green tea.", "How do I choose a desk lamp?"]
 
 
-def make_adapters(home: Path, n: int) -> list[str]:
-    """n random LoRA adapters for the default model, registered in `home` (the engine's work is the
-    same whatever the weights are)."""
+def make_adapters(home: Path, n: int, base: str = "smollm2-135m-instruct") -> list[str]:
+    """n random LoRA adapters for catalogue model `base` (default: the default model), registered in
+    `home` (the engine's work is the same whatever the weights are)."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -43,13 +43,13 @@ def make_adapters(home: Path, n: int) -> list[str]:
     registry = AdapterRegistry(store, settings)
     names = []
     for i in range(n):
-        loaded = load_model("smollm2-135m-instruct", settings, store=store)
+        loaded = load_model(base, settings, store=store)
         torch.manual_seed(i)
         peft = get_peft_model(loaded.model, LoraConfig(r=8, lora_alpha=8, target_modules=["q_proj", "v_proj"],
                                                        init_lora_weights=False))
         name = f"bench-a{i}"
         peft.save_pretrained(registry.path_for(name))
-        registry.register(name, kind="lora", path=registry.path_for(name), base_model="smollm2-135m-instruct")
+        registry.register(name, kind="lora", path=registry.path_for(name), base_model=base)
         names.append(name)
     return names
 
@@ -60,11 +60,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, engine: str) -> tuple[subprocess.Popen, str]:
+def percentile(xs: list[float], q: float) -> float:
+    """The q-quantile of sorted `xs` (nearest rank, as every bench here reports it)."""
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def start_server(home: Path, engine: str, extra_args: tuple[str, ...] = ("--no-embeddings",)
+                 ) -> tuple[subprocess.Popen, str]:
+    """`tunelab serve` on 127.0.0.1 (a free port) with home `home`, as a second process; returns it
+    and its URL once /health answers."""
     port = free_port()
     env = {**os.environ, "TUNELAB_HOME": str(home)}
     proc = subprocess.Popen([sys.executable, "-m", "tunelab", "serve", "--port", str(port), "--engine", engine,
-                             "--no-embeddings", "--log-level", "warning", "--max-loaded-adapters", "8"],
+                             "--log-level", "warning", "--max-loaded-adapters", "8", *extra_args],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     import httpx
@@ -108,10 +116,9 @@ async def load(url: str, adapters: list[str], clients: int, max_tokens: int) -> 
     wall = time.monotonic() - start
     lat = sorted(r["latency"] for r in results)
     ttft = sorted(r["ttft"] for r in results)
-    pct = lambda xs, q: xs[min(len(xs) - 1, int(q * len(xs)))]  # noqa: E731
     tokens = sum(r["tokens"] for r in results)
     return {"tokens": tokens, "wall_s": wall, "tokens_per_s": tokens / wall, "p50_latency_s": statistics.median(lat),
-            "p95_latency_s": pct(lat, 0.95), "p50_ttft_s": statistics.median(ttft), "p95_ttft_s": pct(ttft, 0.95)}
+            "p95_latency_s": percentile(lat, 0.95), "p50_ttft_s": statistics.median(ttft), "p95_ttft_s": percentile(ttft, 0.95)}
 
 
 def main() -> None:
