@@ -8,8 +8,9 @@ unit-length rows (sentence-transformers pooling), with the `.name` and `.dimensi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,24 +71,31 @@ _PACKAGED_ALIASES = {"minilm", "all-minilm-l6-v2", PACKAGED_SENTENCE_MODEL.lower
 
 @dataclass
 class SentenceEmbedder:
-    """A loaded sentence-transformers model. `name` is what an index records and compares."""
+    """A loaded sentence-transformers model. `name` is what an index records and compares.
+
+    One call at a time: the server calls it from worker threads, and a fast tokenizer keeps its
+    truncation and padding settings between calls, so a `count_tokens` beside an `embed` could leave
+    the batch unpadded ("Unable to create tensor"), seen under the load bench."""
 
     name: str
     dimension: int
     model: Any  # sentence_transformers.SentenceTransformer
     batch_size: int = 32
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """[n, dimension] float32, each row of unit L2 norm (so dot product = cosine similarity)."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        with self._lock:
+            vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                        convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces in `text` as this model's tokenizer splits it (no special tokens)."""
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._lock:
+            return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     @property
     def max_tokens(self) -> int:
