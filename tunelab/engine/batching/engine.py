@@ -32,6 +32,7 @@ from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
 from tunelab.engine.batching.kv_batch import KVBatch
 from tunelab.engine.batching.stream import EventStream, Outbox, Row
 from tunelab.engine.decode import Decoding
+from tunelab.engine.drain import DrainRate
 from tunelab.engine.guides import ConstraintBackendLike, guide_factory
 from tunelab.engine.prefix_cache import PrefixCache, prefill
 from tunelab.engine.scoring import check_score_request, score_options
@@ -57,7 +58,8 @@ class BatchingEngine:
         if max_batch_size < 1 or max_queue < 0:
             raise ValueError("max_batch_size must be >= 1 and max_queue >= 0.")
         self.loaded = loaded
-        self.max_batch_size, self.max_queue, self.retry_after_s = max_batch_size, max_queue, retry_after_s
+        self.max_batch_size, self.max_queue = max_batch_size, max_queue
+        self.drain = DrainRate(fallback_s=retry_after_s)  # a full queue's Retry-After, from finishes/s
         self.prefix_cache = PrefixCache(prefix_cache_bytes)  # used by the model thread only
         self.tree_scoring = tree_scoring  # False: each option on its own copy of the prompt cache
         self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters, on_unload=self.prefix_cache.drop)
@@ -90,7 +92,7 @@ class BatchingEngine:
         `__anext__`, so `async for` and `await anext(...)` both see them; nothing is queued then."""
         loop = asyncio.get_running_loop()
         if len(self._waiting) >= self.max_queue:  # before compiling a constraint for nothing
-            return EventStream(None, error=QueueFullError(self.retry_after_s))
+            return EventStream(None, error=self._queue_full())
         try:
             row = self._make_row(req, loop)
         except Exception as exc:
@@ -99,12 +101,15 @@ class BatchingEngine:
             if self._stopping:
                 return EventStream(None, error=RuntimeError("The engine is stopped."))
             if len(self._waiting) >= self.max_queue:
-                return EventStream(None, error=QueueFullError(self.retry_after_s))
+                return EventStream(None, error=self._queue_full())
             req.arrival = time.monotonic()
             self._waiting.append(row)
             self._ensure_thread()
             self._cond.notify()
         return EventStream(row, self._cancel)
+
+    def _queue_full(self) -> QueueFullError:
+        return QueueFullError(self.drain.retry_after_s(len(self._waiting) - self.max_queue + 1))
 
     def stats(self) -> EngineStats:
         with self._cond:
@@ -392,6 +397,7 @@ class BatchingEngine:
         return row.seq.finish is None
 
     def _remove_rows(self, gone: set[int]) -> None:
+        self.drain.record(len(gone))
         keep = [i for i in range(len(self._rows)) if i not in gone]
         self._rows = [self._rows[i] for i in keep]
         self._batch.keep(keep)
