@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from tunelab.serve.allowed_paths import NAME, RECIPE_PATHS, check_paths
 from tunelab.serve.control_protocol import Job
 from tunelab.serve.feedback_protocol import (
     BuildDatasetRequest,
@@ -65,6 +66,10 @@ async def build_dataset(body: BuildDatasetRequest, request: Request) -> BuildDat
 
 @router.post("/v1/feedback/train-dpo", response_model=Job, status_code=201)
 async def train_dpo(body: TrainDPORequest, request: Request) -> Job:
+    fields = {**{f"recipe.{k}": v for k, v in RECIPE_PATHS.items()}, "eval_dataset": NAME}
+    checked = check_paths({"recipe": body.recipe, "eval_dataset": body.eval_dataset}, fields,
+                          request.app.state.settings)
+    body = body.model_copy(update=checked)
     return Job(**asdict(await call(_feedback(request).train_dpo, body, caller(request))))
 
 

@@ -19,6 +19,7 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request
 
 from tunelab.jobs.service import LOCAL, Caller, JobInfo, JobService
+from tunelab.serve.allowed_paths import JOB_PATHS, check_paths
 from tunelab.serve.control_protocol import Job, JobList, JobLog, JobMoveRequest, JobStatus, JobSubmitRequest
 from tunelab.serve.errors import from_exception
 from tunelab.serve.sse import EventStreamResponse
@@ -52,7 +53,8 @@ def _job(info: JobInfo) -> Job:
 
 @router.post("/v1/jobs", response_model=Job, status_code=201)
 async def submit_job(body: JobSubmitRequest, request: Request) -> Job:
-    return _job(await call(_jobs(request).submit, body.kind, body.config, caller=caller(request),
+    config = check_paths(body.config, JOB_PATHS.get(body.kind, {}), request.app.state.settings, "config")
+    return _job(await call(_jobs(request).submit, body.kind, config, caller=caller(request),
                            priority=body.priority))
 
 
