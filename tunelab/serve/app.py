@@ -53,6 +53,7 @@ from tunelab.serve.feedback_service import FeedbackService
 from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
+from tunelab.serve.openapi_doc import install_openapi
 from tunelab.serve.rate_limits import Limits, RateLimiter
 from tunelab.serve.recipes_service import RecipesService
 from tunelab.serve.routes import ROUTERS
@@ -144,6 +145,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
                   description="OpenAI-compatible API: a base model, its adapters, embeddings and upstreams; "
                               "and the control API: jobs, datasets, runs, adapters, evals, collections, feedback.")
     install_error_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     # add_middleware puts each new one outside the previous: the last added runs first.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tunelab.serve.timestamps import UtcDateTime
 
 
 class KeyCreateRequest(BaseModel):
@@ -27,9 +28,9 @@ class ApiKeyOut(BaseModel):
     rpm: int | None = Field(description="Its own requests a minute (None: the server's default).")
     tpm: int | None = Field(description="Its own tokens a minute (None: the server's default).")
     active: bool
-    created_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -57,7 +58,7 @@ class UpstreamOut(BaseModel):
     kind: str
     models: list[str]
     api_key: str = Field(description="Masked: its first characters only.")
-    created_at: datetime | None
+    created_at: UtcDateTime | None
 
 
 class UpstreamList(BaseModel):

@@ -55,7 +55,8 @@ def token_logprobs(svc: GenerationService, events: list[TokenEvent]) -> ChoiceLo
     return ChoiceLogprobs(content=content)
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, responses={200: {
+    "model": ChatCompletion, "description": "The completion; with `stream`, server-sent ChatCompletionChunk events."}})
 async def create_chat_completion(body: ChatCompletionRequest, request: Request) -> Response:
     state = request.app.state
     svc: GenerationService = state.generation

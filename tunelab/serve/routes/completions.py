@@ -34,7 +34,8 @@ def completion_logprobs(svc: GenerationService, events: list[TokenEvent], offset
     return out
 
 
-@router.post("/v1/completions", response_model=None)
+@router.post("/v1/completions", response_model=None, responses={200: {
+    "model": Completion, "description": "The completion; with `stream`, server-sent Completion events."}})
 async def create_completion(body: CompletionRequest, request: Request) -> Response:
     state = request.app.state
     svc: GenerationService = state.generation

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from tunelab.serve.allowed_paths import NAME, RECIPE_PATHS, check_paths
-from tunelab.serve.control_protocol import Job
+from tunelab.serve.control_protocol import MAX_INT, Job
 from tunelab.serve.feedback_protocol import (
     BuildDatasetRequest,
     BuildDatasetResponse,
@@ -42,7 +42,7 @@ async def create_feedback(body: FeedbackCreateRequest, request: Request) -> Feed
 @router.get("/v1/feedback", response_model=FeedbackList)
 async def list_feedback(request: Request, model: str | None = None, adapter: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> FeedbackList:
+                        offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> FeedbackList:
     return await call(_feedback(request).list, caller(request), model=model, adapter=adapter, limit=limit,
                       offset=offset)
 
