@@ -8,6 +8,8 @@ import threading
 import time
 from collections import deque
 
+from tunelab.engine.types import QueueFullError
+
 WINDOW_S = 30.0  # finishes older than this no longer count
 MAX_RETRY_S = 600.0
 
@@ -44,6 +46,10 @@ class DrainRate:
         if rate is None:
             return self.fallback_s
         return min(max(needed, 1) / rate, MAX_RETRY_S)
+
+    def queue_full(self, waiting: int, max_queue: int) -> QueueFullError:
+        """The error for a full queue: retry once enough have finished for one more to fit."""
+        return QueueFullError(self.retry_after_s(waiting - max_queue + 1))
 
     def _trim(self, now: float) -> None:  # caller holds the lock
         while self._done and now - self._done[0] > self.window_s:

@@ -26,7 +26,7 @@ from tunelab.engine.decode import Decoding
 from tunelab.engine.drain import DrainRate
 from tunelab.engine.guides import ConstraintBackendLike, guide_factory
 from tunelab.engine.scoring import check_score_request, score_options
-from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
+from tunelab.engine.types import EngineStats, GenRequest, ScoreRequest, TokenEvent
 from tunelab.models.loader import LoadedModel
 
 
@@ -90,7 +90,7 @@ class SequentialEngine:
         if self._worker is None:
             raise RuntimeError("The engine is not started.")
         if len(self._waiting) >= self.max_queue:
-            raise QueueFullError(self.drain.retry_after_s(len(self._waiting) - self.max_queue + 1))
+            raise self.drain.queue_full(len(self._waiting), self.max_queue)
         guide = self._guide(req.constraint) if req.constraint is not None else None
         seq = Decoding(req, self.loaded.tokenizer, self.loaded.eos_token_ids, context=self.loaded.context_length,
                        guide=guide, device=self.loaded.device)
