@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(
         default=3, ge=0, description="Retries (exponential backoff) when an upstream answers 429 or 5xx."
     )
+    rate_limit_rpm: int = Field(
+        default=0, ge=0, description="Requests a minute per API key unless the key sets its own (--rpm); 0: no limit.")
+    rate_limit_tpm: int = Field(
+        default=0, ge=0, description="Tokens (prompt + max_tokens, corrected to the usage) a minute per API key "
+                                     "unless the key sets its own (--tpm); 0: no limit.")
+    allowed_paths: str = Field(
+        default="", description="Folders besides the home dir that request parameters may name (dataset "
+                                "files, export targets...), separated by ':'; nothing else is read or written.")
     session_ttl_s: float = Field(
         default=12 * 3600, gt=0, description="How long a dashboard login lasts before the key is asked again."
     )

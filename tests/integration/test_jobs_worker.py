@@ -231,7 +231,8 @@ def test_f_a_server_killed_mid_training_resumes_its_http_job_after_a_restart(hom
     data = tmp_path / "data.jsonl"
     write_data(data)
     cfg = recipe(data, adapter_name="over-http")
-    fast = {"TUNELAB_JOB_STALE_AFTER_S": "2", "TUNELAB_JOB_HEARTBEAT_S": "0.5"}
+    fast = {"TUNELAB_JOB_STALE_AFTER_S": "2", "TUNELAB_JOB_HEARTBEAT_S": "0.5",
+            "TUNELAB_ALLOWED_PATHS": str(tmp_path)}  # the data file is beside the home
     server, url = start_server(home, **fast)
     try:
         r = httpx.post(url + "/v1/jobs", json={"kind": "train", "config": {"recipe": cfg}}, timeout=30)

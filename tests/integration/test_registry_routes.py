@@ -81,8 +81,11 @@ def test_export_job_without_a_folder_goes_under_the_home(served):
     assert job["config"]["out"] == str(served.settings.home / "exports" / "sft-a")
     merged = served.api.post("/jobs", json={"kind": "export", "config": {"adapter": "sft-a", "merged": True}}).json()
     assert merged["config"]["out"] == str(served.settings.home / "exports" / "sft-a-merged")
-    kept = served.api.post("/jobs", json={"kind": "export", "config": {"adapter": "sft-a", "out": "/tmp/x"}}).json()
-    assert kept["config"]["out"] == "/tmp/x"
+    mine = served.settings.home / "mine" / "x"
+    kept = served.api.post("/jobs", json={"kind": "export", "config": {"adapter": "sft-a", "out": str(mine)}}).json()
+    assert kept["config"]["out"] == str(mine)
+    elsewhere = served.api.post("/jobs", json={"kind": "export", "config": {"adapter": "sft-a", "out": "/tmp/x"}})
+    assert elsewhere.status_code == 403 and elsewhere.json()["error"]["param"] == "config.out"  # outside the home
 
 
 def test_eval_job_with_a_gate_that_cannot_be_parsed_is_refused(served):

@@ -1,5 +1,6 @@
 """`tunelab keys create | list | revoke`: API keys for `tunelab serve`. Once one active key exists,
-every /v1 route needs `Authorization: Bearer <key>`."""
+every /v1 route needs `Authorization: Bearer <key>`; a key's scopes (admin, train, infer) say
+which routes it may call, and --rpm/--tpm limit how fast."""
 
 from __future__ import annotations
 
@@ -24,26 +25,37 @@ def _keys():
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")],
-    admin: Annotated[bool, typer.Option("--admin", help="An admin key sees and acts on every job, not only its own.")] = False,
+    scope: Annotated[list[str] | None, typer.Option(
+        "--scope", help="What the key may call, repeatable: admin (keys, upstreams, every job), train (datasets, "
+                        "jobs), infer (generation, tasks, embeddings). Default: infer and train.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Same as --scope admin: manages keys and upstreams, sees "
+                                                        "and acts on every job, passes every scope.")] = False,
+    rpm: Annotated[int | None, typer.Option("--rpm", help="Requests a minute (default: the server's; 0: no limit).")] = None,
+    tpm: Annotated[int | None, typer.Option("--tpm", help="Tokens a minute (default: the server's; 0: no limit).")] = None,
 ) -> None:
     """Create a key and print its secret; it is shown only this once (only a hash is stored)."""
     with user_errors():
-        secret = _keys().create(name, admin=admin)
-    what = "admin key" if admin else "key"
-    console_err.print(f"Created {what} [bold]{escape(name)}[/]. Keep the secret now: it is not shown again.")
+        keys = _keys()
+        secret = keys.create(name, admin=admin, scopes=scope, rpm=rpm, tpm=tpm)
+        made = next(k for k in keys.list() if k.name == name and k.active)
+    what = "admin key" if made.admin else "key"
+    console_err.print(f"Created {what} [bold]{escape(name)}[/] (scopes: {', '.join(made.scopes)}). "
+                      "Keep the secret now: it is not shown again.")
     typer.echo(secret)
 
 
 @app.command("list")
 def list_keys() -> None:
-    """List keys: name, first characters, admin or not, created, last used, revoked."""
+    """List keys: name, first characters, scopes, limits, created, last used, revoked."""
     table = Table()
-    for col in ("name", "prefix", "admin", "created", "last used", "status"):
+    for col in ("name", "prefix", "scopes", "rpm", "tpm", "created", "last used", "status"):
         table.add_column(col, no_wrap=True)
     fmt = lambda dt: dt.strftime("%Y-%m-%d %H:%M") if dt else ""  # noqa: E731
     for k in _keys().list():
         status = "active" if k.active else f"revoked {fmt(k.revoked_at)}"
-        table.add_row(escape(k.name), k.prefix + "...", "yes" if k.admin else "", fmt(k.created_at), fmt(k.last_used_at), status)
+        limit = lambda v: "default" if v is None else (str(v) if v else "none")  # noqa: E731
+        table.add_row(escape(k.name), k.prefix + "...", ",".join(k.scopes), limit(k.rpm), limit(k.tpm),
+                      fmt(k.created_at), fmt(k.last_used_at), status)
     console.print(table)
 
 

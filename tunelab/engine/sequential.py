@@ -23,9 +23,10 @@ import torch
 
 from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
 from tunelab.engine.decode import Decoding
+from tunelab.engine.drain import DrainRate
 from tunelab.engine.guides import ConstraintBackendLike, guide_factory
 from tunelab.engine.scoring import check_score_request, score_options
-from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest, TokenEvent
+from tunelab.engine.types import EngineStats, GenRequest, ScoreRequest, TokenEvent
 from tunelab.models.loader import LoadedModel
 
 
@@ -50,7 +51,8 @@ class SequentialEngine:
             raise ValueError("max_queue must be >= 0.")
         self.loaded = loaded
         self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters)
-        self.max_queue, self.retry_after_s = max_queue, retry_after_s
+        self.max_queue = max_queue
+        self.drain = DrainRate(fallback_s=retry_after_s)  # a full queue's Retry-After, from finishes/s
         self._guide = guide_factory(loaded, constraint_backend)
         self._waiting: deque[_Job] = deque()
         self._wakeup: asyncio.Event | None = None
@@ -88,7 +90,7 @@ class SequentialEngine:
         if self._worker is None:
             raise RuntimeError("The engine is not started.")
         if len(self._waiting) >= self.max_queue:
-            raise QueueFullError(self.retry_after_s)
+            raise self.drain.queue_full(len(self._waiting), self.max_queue)
         guide = self._guide(req.constraint) if req.constraint is not None else None
         seq = Decoding(req, self.loaded.tokenizer, self.loaded.eos_token_ids, context=self.loaded.context_length,
                        guide=guide, device=self.loaded.device)
@@ -153,6 +155,7 @@ class SequentialEngine:
                 await loop.run_in_executor(self._executor, self._run, job, loop)
             finally:
                 self._current = None
+                self.drain.record()
 
     def _score(self, req: ScoreRequest) -> list[list[float]]:
         """On the model thread: score `req`'s options (an unknown adapter raises from the pool)."""

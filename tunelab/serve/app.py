@@ -16,8 +16,10 @@ upstream client, and puts one service object per concern on `app.state`:
   recipes     RecipesService (/v1/recipes: the training forms and their validation)
   tracer      Tracer (opt-in request traces, TUNELAB_TRACE; OpenTelemetry spans with TUNELAB_OTEL)
 
-Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, body size,
-the trace caller.
+  rate_limits RateLimiter (per-key requests and tokens a minute)
+
+Middlewares, outermost first: metrics (every request counted, 401/413 included), API keys, access
+(the key's scope for the route, its requests a minute), body size, the trace caller.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from tunelab.jobs.worker import start_embedded
 from tunelab.models.embeddings import sentence_embedder
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
+from tunelab.serve.access import AccessMiddleware
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.collections_service import CollectionsService
 from tunelab.serve.control_service import ControlService
@@ -51,6 +54,8 @@ from tunelab.serve.feedback_service import FeedbackService
 from tunelab.serve.generation_service import GenerationService
 from tunelab.serve.limits import BodySizeLimitMiddleware
 from tunelab.serve.metrics import MetricsMiddleware, ServeMetrics
+from tunelab.serve.openapi_doc import install_openapi
+from tunelab.serve.rate_limits import Limits, RateLimiter
 from tunelab.serve.recipes_service import RecipesService
 from tunelab.serve.routes import ROUTERS
 from tunelab.serve.sessions import SessionCodec, load_secret
@@ -113,6 +118,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
         app.state.engine = gen_engine
         app.state.metrics = metrics
         app.state.keys = ApiKeys(store)
+        app.state.rate_limits = RateLimiter(Limits(rpm=settings.rate_limit_rpm, tpm=settings.rate_limit_tpm))
         app.state.sessions = SessionCodec(load_secret(settings.ensure_home()), settings.session_ttl_s)
         app.state.jobs = JobService(store, settings)
         app.state.control = ControlService(store, settings)
@@ -143,11 +149,13 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
                   description="OpenAI-compatible API: a base model, its adapters, embeddings and upstreams; "
                               "and the control API: jobs, datasets, runs, adapters, evals, collections, feedback.")
     install_error_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     # add_middleware puts each new one outside the previous: the last added runs first.
     app.add_middleware(TraceCallerMiddleware)  # inside the key middleware: it reads the caller
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(AccessMiddleware)  # after the key is known: its scopes and request rate
     app.add_middleware(ApiKeyMiddleware)
     app.add_middleware(MetricsMiddleware)
     return app

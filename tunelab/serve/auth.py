@@ -5,7 +5,8 @@ kept); `list()` and `revoke(name)` manage them. While no active key exists the s
 fresh install on loopback); once one exists, every /v1 route needs `Authorization: Bearer <key>`
 (`ApiKeyMiddleware`), and /health and /metrics stay open. The middleware puts who asks on the
 request (`request.state.caller`, a `Caller`: the key's name and whether it is an admin key; with no
-key at all, the local admin). The secrets are 256-bit random strings,
+key at all, the local admin) and the key itself (`request.state.key`, a `KeyInfo` with its scopes
+and rate limits; None for the local caller). The secrets are 256-bit random strings,
 so one SHA-256 round with a per-key salt is enough (a slow hash defends guessable passwords).
 """
 
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,6 +26,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tunelab.jobs.service import LOCAL, Caller
 from tunelab.models.catalogue import NAME_RE
 from tunelab.serve.errors import error_response
+from tunelab.serve.scopes import ADMIN, DEFAULT_SCOPES, parse_scopes
+from tunelab.serve.scopes import decode as decode_scopes
+from tunelab.serve.scopes import encode as encode_scopes
 from tunelab.serve.sessions import SAFE_METHODS, Session, SessionCodec, cookie_from, header, same_origin
 from tunelab.store import API_KEYS, ApiKey, NameTakenError, Store, utcnow
 
@@ -39,11 +44,21 @@ class KeyInfo:
     created_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
-    admin: bool = False
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    rpm: int | None = None  # requests a minute; None: the server's default
+    tpm: int | None = None  # tokens a minute; None: the server's default
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def admin(self) -> bool:
+        return ADMIN in self.scopes
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(owner=self.name, admin=self.admin)
 
 
 def _hash(secret: str, salt: str) -> str:
@@ -59,25 +74,33 @@ def _matches(secret: str, stored: str) -> bool:
 
 
 def _info(row: ApiKey) -> KeyInfo:
-    return KeyInfo(row.name, row.prefix, row.created_at, row.revoked_at, row.last_used_at, bool(row.admin))
+    scopes = decode_scopes(row.scopes) or ((ADMIN,) if row.admin else DEFAULT_SCOPES)
+    return KeyInfo(row.name, row.prefix, row.created_at, row.revoked_at, row.last_used_at, scopes, row.rpm, row.tpm)
 
 
 class ApiKeys:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._active_cache: tuple[float, bool] | None = None
-        self._verified: dict[str, tuple[float, Caller | None]] = {}  # sha256(secret) -> (when, who)
-        self._sessions: dict[tuple[str, float], tuple[float, Caller | None]] = {}
+        self._verified: dict[str, tuple[float, KeyInfo | None]] = {}  # sha256(secret) -> (when, key)
+        self._sessions: dict[tuple[str, float], tuple[float, KeyInfo | None]] = {}
 
-    def create(self, name: str, *, admin: bool = False) -> str:
-        """A new key named `name` (an `admin` key sees every job); returns the secret, which is never
-        shown again."""
+    def create(self, name: str, *, admin: bool = False, scopes: Iterable[str] | None = None,
+               rpm: int | None = None, tpm: int | None = None) -> str:
+        """A new key named `name` with `scopes` (default: infer and train; `admin` adds admin, which
+        passes every scope) and its own limits a minute (`rpm`, `tpm`; None: the server's default, 0:
+        none); returns the secret, which is never shown again."""
         if not NAME_RE.match(name):
             raise ValueError(f"Key name '{name}' must be 1-128 letters, digits, '.', '_' or '-'.")
+        wanted = parse_scopes([*(scopes or ([] if admin else DEFAULT_SCOPES)), *([ADMIN] if admin else [])])
+        for what, value in (("rpm", rpm), ("tpm", tpm)):
+            if value is not None and value < 0:
+                raise ValueError(f"A key's {what} must be 0 (no limit) or more, not {value}.")
         secret = SECRET_PREFIX + secrets.token_urlsafe(32)
         try:  # a revoked key's name can be used again: that row is replaced
             API_KEYS.add(self.store, name=name, prefix=secret[:PREFIX_LEN],
-                         secret_hash=_hash(secret, secrets.token_hex(16)), admin=admin,
+                         secret_hash=_hash(secret, secrets.token_hex(16)), admin=ADMIN in wanted,
+                         scopes=encode_scopes(wanted), rpm=rpm, tpm=tpm,
                          replace=lambda old: old.revoked_at is not None)
         except NameTakenError:
             raise ValueError(f"A key named '{name}' already exists; revoke it first (tunelab keys revoke {name}) "
@@ -110,6 +133,11 @@ class ApiKeys:
 
     def identify(self, secret: str) -> Caller | None:
         """Who the active key `secret` is (its name, admin or not), or None."""
+        key = self.identify_key(secret)
+        return key.caller if key is not None else None
+
+    def identify_key(self, secret: str) -> KeyInfo | None:
+        """The active key `secret` is (its scopes and limits too), or None."""
         now = time.monotonic()
         digest = hashlib.sha256(secret.encode()).hexdigest()
         cached = self._verified.get(digest)
@@ -119,7 +147,7 @@ class ApiKeys:
         if secret.startswith(SECRET_PREFIX) and len(secret) > PREFIX_LEN:
             for row in API_KEYS.active_with_prefix(self.store, secret[:PREFIX_LEN]):
                 if _matches(secret, row.secret_hash):
-                    who = Caller(owner=row.name, admin=bool(row.admin))
+                    who = _info(row)
                     # At most one write a minute per key: the hot path stays read-only.
                     if row.last_used_at is None or (utcnow() - _aware(row.last_used_at)).total_seconds() > 60:
                         API_KEYS.update(self.store, row.id, last_used_at=utcnow())
@@ -131,13 +159,15 @@ class ApiKeys:
 
     def login(self, secret: str) -> KeyInfo | None:
         """The active key `secret` is, with its creation time (a session is bound to it), or None."""
-        who = self.identify(secret)
-        if who is None:
-            return None
-        return next((k for k in self.list() if k.name == who.owner and k.active), None)
+        return self.identify_key(secret)
 
     def for_session(self, session: Session) -> Caller | None:
         """Who a dashboard session acts as: its key while that very key is active, else None."""
+        key = self.session_key(session)
+        return key.caller if key is not None else None
+
+    def session_key(self, session: Session) -> KeyInfo | None:
+        """The key a dashboard session acts as while that very key is active, else None."""
         now = time.monotonic()
         cache_key = (session.key_name, session.key_created)
         cached = self._sessions.get(cache_key)
@@ -147,7 +177,7 @@ class ApiKeys:
         who = None
         if key is not None and key.created_at is not None and abs(_aware(key.created_at).timestamp()
                                                                  - session.key_created) < 1e-3:
-            who = Caller(owner=key.name, admin=key.admin)
+            who = key
         if len(self._sessions) > 10_000:
             self._sessions.clear()
         self._sessions[cache_key] = (now, who)
@@ -180,7 +210,7 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        state["caller"] = LOCAL
+        state["caller"], state["key"] = LOCAL, None
         refusal = await self._check(scope, state)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -205,28 +235,28 @@ class ApiKeyMiddleware:
         required = await anyio.to_thread.run_sync(keys.required)
         cookie = cookie_from(headers) if codec is not None and required else None
         session = codec.read(cookie) if cookie else None
-        who_by_session = await anyio.to_thread.run_sync(keys.for_session, session) if session else None
+        who_by_session = await anyio.to_thread.run_sync(keys.session_key, session) if session else None
         if who_by_session is not None:
             state["session"] = session
         if not (path.startswith("/v1") and required):
             if who_by_session is not None:
-                state["caller"] = who_by_session
+                state["caller"], state["key"] = who_by_session.caller, who_by_session
             return None
         scheme, _, token = auth.partition(" ")
         if not auth and who_by_session is not None:
             if unsafe and not codec.csrf_ok(session, header(headers, b"x-csrf-token")):
                 return error_response(403, "The request lacks the dashboard's CSRF token (X-CSRF-Token); "
                                       "reload the page.", code="csrf_failed")
-            state["caller"] = who_by_session
+            state["caller"], state["key"] = who_by_session.caller, who_by_session
             return None
         if scheme.lower() != "bearer" or not token.strip():
             return error_response(401, "You didn't provide an API key. Send it in the Authorization header: "
                                   "'Authorization: Bearer YOUR_KEY' (create one with: tunelab keys create NAME).",
                                   code="missing_api_key")
-        who = await anyio.to_thread.run_sync(keys.identify, token.strip())
+        who = await anyio.to_thread.run_sync(keys.identify_key, token.strip())
         if who is None:
             shown = token.strip()[:PREFIX_LEN] + "..." if len(token.strip()) > PREFIX_LEN else "***"
             return error_response(401, f"Incorrect API key provided: {shown}. It is unknown or revoked "
                                   "(tunelab keys list shows the keys).", code="invalid_api_key")
-        state["caller"] = who
+        state["caller"], state["key"] = who.caller, who
         return None

@@ -4,12 +4,12 @@ for an ingest job (stored under the home dir's rag/uploads folder). Timestamps a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tunelab.serve.control_protocol import CollectionItem
+from tunelab.serve.timestamps import UtcDateTime
 
 SCORE_KINDS = {"dense": "cosine similarity", "bm25": "BM25 score", "hybrid": "reciprocal rank fusion score"}
 
@@ -58,7 +58,7 @@ class IngestReport(BaseModel):
     source: str
     counts: dict[str, int]
     failures: list[dict[str, Any]]
-    created_at: datetime | None
+    created_at: UtcDateTime | None
 
 
 class CollectionDetail(CollectionItem):

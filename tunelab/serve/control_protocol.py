@@ -4,10 +4,14 @@ Timestamps are ISO 8601; metric values that are not finite are null."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tunelab.serve.timestamps import UtcDateTime
+
+MAX_INT = 2**53 - 1  # offsets and places: exact in JSON, and within a database's 64-bit integers
+MAX_PRIORITY = 2**31 - 1
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -21,11 +25,12 @@ class _Model(BaseModel):
 class JobSubmitRequest(_Model):
     kind: str = Field(description="train, eval, ingest, merge, export, quickstart or generate_data.")
     config: dict[str, Any] = Field(default_factory=dict, description="The job's input for its kind.")
-    priority: int = Field(default=0, description="Higher runs first; equal priorities run in queue order.")
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                          description="Higher runs first; equal priorities run in queue order.")
 
 
 class JobMoveRequest(_Model):
-    to: int = Field(ge=1, description="The new place in the queue, 1 = next to run.")
+    to: int = Field(ge=1, le=MAX_INT, description="The new place in the queue, 1 = next to run.")
 
 
 class Job(BaseModel):
@@ -39,14 +44,14 @@ class Job(BaseModel):
     owner: str | None = Field(description="The API key that submitted it (null: the local CLI).")
     attempts: int
     worker: str | None
-    heartbeat_at: datetime | None
+    heartbeat_at: UtcDateTime | None
     cancel_requested: bool
     result: dict[str, Any]
     error_type: str | None
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class JobList(BaseModel):
@@ -73,7 +78,7 @@ class Dataset(BaseModel):
     preview: list[Any]
     provenance: dict[str, Any] = Field(default_factory=dict, description="What TuneLab made it from, when it did: "
                                        "{\"kind\": \"feedback\", \"feedback_ids\": [...], ...}; empty for an upload.")
-    created_at: datetime | None
+    created_at: UtcDateTime | None
 
 
 class DatasetList(BaseModel):
@@ -97,8 +102,8 @@ class RunSummary(BaseModel):
     step: int
     total_steps: int
     adapter_name: str | None
-    created_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
 
 
 class Run(RunSummary):
@@ -129,7 +134,7 @@ class Adapter(BaseModel):
                                                 "library versions, parents.")
     metrics: dict[str, Any]
     wall_time_s: float | None
-    created_at: datetime | None
+    created_at: UtcDateTime | None
     run: RunSummary | None = Field(default=None, description="The training run that made it, when known.")
 
 
@@ -146,7 +151,7 @@ class EvalRun(BaseModel):
     report_dir: str | None
     status: str
     error: str | None
-    created_at: datetime | None
+    created_at: UtcDateTime | None
     duration_s: float | None
 
 
@@ -189,7 +194,7 @@ class CollectionItem(BaseModel):
     dimension: int
     documents: int
     settings: dict[str, Any]
-    created_at: datetime | None
+    created_at: UtcDateTime | None
 
 
 class CollectionList(BaseModel):

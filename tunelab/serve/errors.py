@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -100,8 +101,8 @@ def from_exception(exc: BaseException) -> APIError:
     if isinstance(exc, APIError):
         return exc
     if isinstance(exc, QueueFullError):
-        retry = max(1, round(exc.retry_after_s))
-        return RateLimitError("The server is busy: its generation queue is full. Retry after a moment.",
+        retry = max(1, math.ceil(exc.retry_after_s))  # from the engine's measured drain rate
+        return RateLimitError(f"The server is busy: its generation queue is full. Retry after {retry} s.",
                               code="queue_full", headers={"Retry-After": str(retry)})
     if isinstance(exc, (UnknownAdapterError, UnknownModelError)):
         return NotFoundError(str(exc), param="model", code="model_not_found")

@@ -6,12 +6,12 @@ answers that exist) are the library's (`tunelab.data.feedback`), answered as 400
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tunelab.serve.control_protocol import Dataset
+from tunelab.serve.control_protocol import MAX_PRIORITY, Dataset
+from tunelab.serve.timestamps import UtcDateTime
 
 
 class _Model(BaseModel):
@@ -44,7 +44,7 @@ class FeedbackCreateRequest(_Model):
 class Feedback(BaseModel):
     object: Literal["feedback"] = "feedback"
     id: str
-    created_at: datetime
+    created_at: UtcDateTime
     owner: str | None = Field(description="The API key that posted it (null: the local caller).")
     messages: list[FeedbackMessage]
     answers: list[FeedbackAnswer]
@@ -117,4 +117,4 @@ class TrainDPORequest(_Model):
     gate: list[str] = Field(default_factory=lambda: ["preference_accuracy >= baseline"],
                             description="Gates the new adapter must pass against its parent on the held-out pairs.")
     eval_limit: int | None = Field(default=None, ge=1, description="Evaluate on at most this many held-out pairs.")
-    priority: int = 0
+    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)

@@ -4,10 +4,11 @@ adapter are at GET /v1/adapters/{name}."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from tunelab.serve.timestamps import UtcDateTime
 
 
 class LineageNode(BaseModel):
@@ -19,7 +20,7 @@ class LineageNode(BaseModel):
     method: str | None = Field(description="sft: lora, qlora or full; merge: linear, ties, dare_linear, dare_ties, cat.")
     base_model: str | None
     run_id: str | None
-    created_at: datetime | None
+    created_at: UtcDateTime | None
 
 
 class LineageEdge(BaseModel):

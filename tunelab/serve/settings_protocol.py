@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tunelab.serve.timestamps import UtcDateTime
 
 
 class KeyCreateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(description="1-128 letters, digits, '.', '_' or '-'.")
-    admin: bool = Field(default=False, description="An admin key manages keys and upstreams and sees every job.")
+    admin: bool = Field(default=False, description="Adds the scope admin: keys, upstreams, every job; passes every scope.")
+    scopes: list[Literal["admin", "train", "infer"]] | None = Field(
+        default=None, min_length=1, description="What the key may call; default: infer and train.")
+    rpm: int | None = Field(default=None, ge=0, le=10**9, description="Requests a minute; default: the server's; 0: none.")
+    tpm: int | None = Field(default=None, ge=0, le=10**12, description="Tokens a minute; default: the server's; 0: none.")
 
 
 class ApiKeyOut(BaseModel):
@@ -19,10 +24,13 @@ class ApiKeyOut(BaseModel):
     name: str
     prefix: str = Field(description="The secret's first characters, to recognise it.")
     admin: bool
+    scopes: list[str] = Field(description="admin, train, infer: what the key may call.")
+    rpm: int | None = Field(description="Its own requests a minute (None: the server's default).")
+    tpm: int | None = Field(description="Its own tokens a minute (None: the server's default).")
     active: bool
-    created_at: datetime | None
-    revoked_at: datetime | None
-    last_used_at: datetime | None
+    created_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -50,7 +58,7 @@ class UpstreamOut(BaseModel):
     kind: str
     models: list[str]
     api_key: str = Field(description="Masked: its first characters only.")
-    created_at: datetime | None
+    created_at: UtcDateTime | None
 
 
 class UpstreamList(BaseModel):

@@ -113,7 +113,11 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # sees every job
+    admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # = "admin" in scopes
+    # What it may call: comma-separated scope names (admin, train, infer; tunelab/serve/scopes.py).
+    scopes: Mapped[str] = mapped_column(String(64), default="infer,train", server_default="infer,train")
+    rpm: Mapped[int | None] = mapped_column(Integer, nullable=True)  # requests a minute; None: the server default
+    tpm: Mapped[int | None] = mapped_column(Integer, nullable=True)  # tokens a minute; None: the server default
 
 
 class Collection(Base):

@@ -5,6 +5,7 @@ cancellation, the queue bound and the adapter LRU cap behave as the contract say
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from engine_helpers import PROMPTS, collect, make_foreign_lora, make_lora, reference, request, with_adapter
@@ -179,8 +180,12 @@ def test_full_queue_refuses_with_queue_full_error(load_tiny, adapters):
     endless = SamplingParams(max_tokens=3000, temperature=0, loop_guard=False)
 
     async def go():
-        engine = make_engine(load_tiny, adapters, max_batch_size=1, max_queue=2)
+        engine = make_engine(load_tiny, adapters, max_batch_size=1, max_queue=2, retry_after_s=99.0)
         tok = engine.loaded.tokenizer
+        started = time.monotonic()
+        for i in range(3):  # three finish: the drain rate is measured from them, not the 99 s fallback
+            await collect(engine.generate(request(tok, f"s{i}", PROMPTS[0], GREEDY)))
+        first_done = engine.drain._done[0]
         first = engine.generate(request(tok, "1", PROMPTS[0], endless))
         await anext(first)
         queued = [engine.generate(request(tok, str(i), PROMPTS[0], endless)) for i in (2, 3)]
@@ -188,15 +193,18 @@ def test_full_queue_refuses_with_queue_full_error(load_tiny, adapters):
         refused = engine.generate(request(tok, "4", PROMPTS[0], endless))
         with pytest.raises(QueueFullError) as info:
             await anext(refused)
+        refused_at = time.monotonic()
         await first.aclose()
         for q in queued:
             await q.aclose()
         await engine.stop()
-        return stats, info.value
+        return stats, info.value, started, first_done, refused_at
 
-    stats, err = run(go())
+    stats, err, started, first_done, refused_at = run(go())
     assert (stats.running, stats.queue_depth) == (1, 2)
-    assert err.retry_after_s > 0
+    # 3 finished between first_done and the refusal: one more slot in 1 / (3 / that span) seconds
+    assert err.retry_after_s == pytest.approx(max(refused_at - first_done, 1.0) / 3, rel=0.05)
+    assert err.retry_after_s < 99.0 and refused_at > started
 
 
 def test_adapter_lru_cap_evicts_idle_adapters_only(load_tiny, adapters, refs):

@@ -145,4 +145,4 @@ def test_admin_keys_and_who_a_secret_is(store):
     assert made.exit_code == 0 and "admin key" in made.output
     listing = runner.invoke(keys_cli.app, ["list"], catch_exceptions=False).output
     row = next(line for line in listing.splitlines() if "boss" in line)
-    assert "yes" in row and "yes" not in next(line for line in listing.splitlines() if "dev" in line)
+    assert "admin" in row and "admin" not in next(line for line in listing.splitlines() if "dev" in line)

@@ -32,10 +32,11 @@ from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
 from tunelab.engine.batching.kv_batch import KVBatch
 from tunelab.engine.batching.stream import EventStream, Outbox, Row
 from tunelab.engine.decode import Decoding
+from tunelab.engine.drain import DrainRate
 from tunelab.engine.guides import ConstraintBackendLike, guide_factory
 from tunelab.engine.prefix_cache import PrefixCache, prefill
 from tunelab.engine.scoring import check_score_request, score_options
-from tunelab.engine.types import EngineStats, GenRequest, QueueFullError, ScoreRequest
+from tunelab.engine.types import EngineStats, GenRequest, ScoreRequest
 from tunelab.models.loader import LoadedModel
 
 
@@ -57,7 +58,7 @@ class BatchingEngine:
         if max_batch_size < 1 or max_queue < 0:
             raise ValueError("max_batch_size must be >= 1 and max_queue >= 0.")
         self.loaded = loaded
-        self.max_batch_size, self.max_queue, self.retry_after_s = max_batch_size, max_queue, retry_after_s
+        self.max_batch_size, self.max_queue, self.drain = max_batch_size, max_queue, DrainRate(fallback_s=retry_after_s)
         self.prefix_cache = PrefixCache(prefix_cache_bytes)  # used by the model thread only
         self.tree_scoring = tree_scoring  # False: each option on its own copy of the prompt cache
         self.pool = AdapterPool(loaded, adapter_paths, max_loaded_adapters, on_unload=self.prefix_cache.drop)
@@ -90,7 +91,7 @@ class BatchingEngine:
         `__anext__`, so `async for` and `await anext(...)` both see them; nothing is queued then."""
         loop = asyncio.get_running_loop()
         if len(self._waiting) >= self.max_queue:  # before compiling a constraint for nothing
-            return EventStream(None, error=QueueFullError(self.retry_after_s))
+            return EventStream(None, error=self.drain.queue_full(len(self._waiting), self.max_queue))
         try:
             row = self._make_row(req, loop)
         except Exception as exc:
@@ -99,7 +100,7 @@ class BatchingEngine:
             if self._stopping:
                 return EventStream(None, error=RuntimeError("The engine is stopped."))
             if len(self._waiting) >= self.max_queue:
-                return EventStream(None, error=QueueFullError(self.retry_after_s))
+                return EventStream(None, error=self.drain.queue_full(len(self._waiting), self.max_queue))
             req.arrival = time.monotonic()
             self._waiting.append(row)
             self._ensure_thread()
@@ -392,6 +393,7 @@ class BatchingEngine:
         return row.seq.finish is None
 
     def _remove_rows(self, gone: set[int]) -> None:
+        self.drain.record(len(gone))
         keep = [i for i in range(len(self._rows)) if i not in gone]
         self._rows = [self._rows[i] for i in keep]
         self._batch.keep(keep)

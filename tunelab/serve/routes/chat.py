@@ -35,6 +35,7 @@ from tunelab.serve.protocol import (
     TopLogprob,
     Usage,
 )
+from tunelab.serve.rate_limits import TokenCharge, admit_tokens
 from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
 from tunelab.serve.upstream_proxy import forward
 
@@ -54,7 +55,8 @@ def token_logprobs(svc: GenerationService, events: list[TokenEvent]) -> ChoiceLo
     return ChoiceLogprobs(content=content)
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, responses={200: {
+    "model": ChatCompletion, "description": "The completion; with `stream`, server-sent ChatCompletionChunk events."}})
 async def create_chat_completion(body: ChatCompletionRequest, request: Request) -> Response:
     state = request.app.state
     svc: GenerationService = state.generation
@@ -73,15 +75,22 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request) 
     prompt_ids = svc.chat_prompt_ids(body.messages)
     param = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
     max_tokens = svc.max_tokens_for(len(prompt_ids), body.requested_max_tokens(), param=param)
-    stream = await svc.open(target, [prompt_ids], body.to_sampling(default_max_tokens=max_tokens), n=body.n,
-                            constraint=body.to_constraint(), logprobs=body.logprobs_k(),
-                            trace_prompt=[m.to_template() for m in body.messages],
-                            sources=None if hits is None else sources_fields(hits, "")["tunelab_sources"])
+    charge = admit_tokens(request, len(prompt_ids) + max_tokens * body.n)  # settled to the usage below
+    try:
+        stream = await svc.open(target, [prompt_ids], body.to_sampling(default_max_tokens=max_tokens), n=body.n,
+                                constraint=body.to_constraint(), logprobs=body.logprobs_k(),
+                                trace_prompt=[m.to_template() for m in body.messages],
+                                sources=None if hits is None else sources_fields(hits, "")["tunelab_sources"])
+    except BaseException:
+        charge.settle(0)
+        raise
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return EventStreamResponse(_chunks(svc, stream, body, cid, created, len(prompt_ids), include_usage, hits))
+        return EventStreamResponse(_chunks(svc, stream, body, cid, created, len(prompt_ids), include_usage, hits,
+                                           charge))
     results = await stream.collect(client_gone=client_gone(request))
+    charge.settle(len(prompt_ids) + sum(r.completion_tokens for r in results or ()))
     if results is None:  # the client hung up: its generation was cancelled, nobody reads an answer
         svc.metrics.cancelled.inc()
         return Response(status_code=CLIENT_CLOSED)
@@ -122,7 +131,8 @@ def sources_fields(hits: list, text: str) -> dict:
 
 
 async def _chunks(svc: GenerationService, stream: ChoiceStream, body: ChatCompletionRequest, cid: str,
-                  created: int, prompt_tokens: int, include_usage: bool, hits: list | None) -> AsyncIterator[str]:
+                  created: int, prompt_tokens: int, include_usage: bool, hits: list | None,
+                  charge: TokenCharge) -> AsyncIterator[str]:
     exclude = None if include_usage else {"usage"}
 
     def chunk(choices: list[ChunkChoice], usage: Usage | None = None, **ours) -> str:
@@ -157,6 +167,7 @@ async def _chunks(svc: GenerationService, stream: ChoiceStream, body: ChatComple
         yield sse(from_exception(exc).body())
         yield DONE
     finally:
+        charge.settle(prompt_tokens + sum(completion))
         if not stream.done:
             svc.metrics.cancelled.inc()
         await stream.aclose()

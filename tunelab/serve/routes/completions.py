@@ -14,6 +14,7 @@ from tunelab.engine.types import TokenEvent
 from tunelab.serve.errors import from_exception
 from tunelab.serve.generation_service import ChoiceStream, GenerationService
 from tunelab.serve.protocol import Completion, CompletionChoice, CompletionLogprobs, CompletionRequest, Usage
+from tunelab.serve.rate_limits import TokenCharge, admit_tokens
 from tunelab.serve.routes.chat import FINGERPRINT
 from tunelab.serve.sse import CLIENT_CLOSED, DONE, EventStreamResponse, client_gone, sse
 from tunelab.serve.upstream_proxy import forward
@@ -33,7 +34,8 @@ def completion_logprobs(svc: GenerationService, events: list[TokenEvent], offset
     return out
 
 
-@router.post("/v1/completions", response_model=None)
+@router.post("/v1/completions", response_model=None, responses={200: {
+    "model": Completion, "description": "The completion; with `stream`, server-sent Completion events."}})
 async def create_completion(body: CompletionRequest, request: Request) -> Response:
     state = request.app.state
     svc: GenerationService = state.generation
@@ -46,17 +48,24 @@ async def create_completion(body: CompletionRequest, request: Request) -> Respon
     longest = max(len(p) for p in prompts)
     max_tokens = svc.max_tokens_for(longest, body.requested_max_tokens(), prompt_param="prompt")
     sampling = body.to_sampling(default_max_tokens=max_tokens)
-    stream = await svc.open(target, prompts, sampling, n=body.n, constraint=body.to_constraint(),
-                            logprobs=body.logprobs, trace_kind="completion",
-                            trace_prompt=[{"role": "user", "content": p if isinstance(p, str) else svc.decode(p)}
-                                          for p in body.prompts()[:1]])
+    prompt_tokens = sum(len(p) for p in prompts)
+    charge = admit_tokens(request, prompt_tokens + max_tokens * body.n * len(prompts))  # settled to the usage
+    try:
+        stream = await svc.open(target, prompts, sampling, n=body.n, constraint=body.to_constraint(),
+                                logprobs=body.logprobs, trace_kind="completion",
+                                trace_prompt=[{"role": "user", "content": p if isinstance(p, str) else svc.decode(p)}
+                                              for p in body.prompts()[:1]])
+    except BaseException:
+        charge.settle(0)
+        raise
     echoes = [svc.decode(p) if body.echo else "" for p in prompts for _ in range(body.n)]
     cid, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
-    prompt_tokens = sum(len(p) for p in prompts)
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return EventStreamResponse(_chunks(svc, stream, body, cid, created, echoes, prompt_tokens, include_usage))
+        return EventStreamResponse(_chunks(svc, stream, body, cid, created, echoes, prompt_tokens, include_usage,
+                                           charge))
     results = await stream.collect(client_gone=client_gone(request))
+    charge.settle(prompt_tokens + sum(r.completion_tokens for r in results or ()))
     if results is None:  # the client hung up: its generation was cancelled, nobody reads an answer
         svc.metrics.cancelled.inc()
         return Response(status_code=CLIENT_CLOSED)
@@ -74,7 +83,8 @@ async def create_completion(body: CompletionRequest, request: Request) -> Respon
 
 
 async def _chunks(svc: GenerationService, stream: ChoiceStream, body: CompletionRequest, cid: str, created: int,
-                  echoes: list[str], prompt_tokens: int, include_usage: bool) -> AsyncIterator[str]:
+                  echoes: list[str], prompt_tokens: int, include_usage: bool,
+                  charge: TokenCharge) -> AsyncIterator[str]:
     exclude = None if include_usage else {"usage"}
 
     def chunk(choices: list[CompletionChoice], usage: Usage | None = None) -> str:
@@ -106,6 +116,7 @@ async def _chunks(svc: GenerationService, stream: ChoiceStream, body: Completion
         yield sse(from_exception(exc).body())
         yield DONE
     finally:
+        charge.settle(prompt_tokens + sum(completion))
         if not stream.done:
             svc.metrics.cancelled.inc()
         await stream.aclose()

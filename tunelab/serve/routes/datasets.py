@@ -25,7 +25,7 @@ async def dataset_formats(request: Request) -> DatasetFormats:
 
 
 @router.get("/v1/datasets/{name}/records", response_model=DatasetRecords)
-async def dataset_records(name: str, request: Request, offset: Annotated[int, Query(ge=0)] = 0,
+async def dataset_records(name: str, request: Request, offset: Annotated[int, Query(ge=0, le=2**53 - 1)] = 0,
                           limit: Annotated[int, Query(ge=1, le=200)] = 20) -> DatasetRecords:
     return await call(_views(request).records, name, offset, limit)
 

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from tunelab.serve.control_protocol import Job
+from tunelab.serve.allowed_paths import NAME, RECIPE_PATHS, check_paths
+from tunelab.serve.control_protocol import MAX_INT, Job
 from tunelab.serve.feedback_protocol import (
     BuildDatasetRequest,
     BuildDatasetResponse,
@@ -41,7 +42,7 @@ async def create_feedback(body: FeedbackCreateRequest, request: Request) -> Feed
 @router.get("/v1/feedback", response_model=FeedbackList)
 async def list_feedback(request: Request, model: str | None = None, adapter: str | None = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                        offset: Annotated[int, Query(ge=0)] = 0) -> FeedbackList:
+                        offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> FeedbackList:
     return await call(_feedback(request).list, caller(request), model=model, adapter=adapter, limit=limit,
                       offset=offset)
 
@@ -65,6 +66,10 @@ async def build_dataset(body: BuildDatasetRequest, request: Request) -> BuildDat
 
 @router.post("/v1/feedback/train-dpo", response_model=Job, status_code=201)
 async def train_dpo(body: TrainDPORequest, request: Request) -> Job:
+    fields = {**{f"recipe.{k}": v for k, v in RECIPE_PATHS.items()}, "eval_dataset": NAME}
+    checked = check_paths({"recipe": body.recipe, "eval_dataset": body.eval_dataset}, fields,
+                          request.app.state.settings)
+    body = body.model_copy(update=checked)
     return Job(**asdict(await call(_feedback(request).train_dpo, body, caller(request))))
 
 

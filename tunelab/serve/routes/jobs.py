@@ -19,7 +19,8 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request
 
 from tunelab.jobs.service import LOCAL, Caller, JobInfo, JobService
-from tunelab.serve.control_protocol import Job, JobList, JobLog, JobMoveRequest, JobStatus, JobSubmitRequest
+from tunelab.serve.allowed_paths import JOB_PATHS, check_paths
+from tunelab.serve.control_protocol import MAX_INT, Job, JobList, JobLog, JobMoveRequest, JobStatus, JobSubmitRequest
 from tunelab.serve.errors import from_exception
 from tunelab.serve.sse import EventStreamResponse
 from tunelab.store.jobs_repo import DONE
@@ -52,14 +53,15 @@ def _job(info: JobInfo) -> Job:
 
 @router.post("/v1/jobs", response_model=Job, status_code=201)
 async def submit_job(body: JobSubmitRequest, request: Request) -> Job:
-    return _job(await call(_jobs(request).submit, body.kind, body.config, caller=caller(request),
+    config = check_paths(body.config, JOB_PATHS.get(body.kind, {}), request.app.state.settings, "config")
+    return _job(await call(_jobs(request).submit, body.kind, config, caller=caller(request),
                            priority=body.priority))
 
 
 @router.get("/v1/jobs", response_model=JobList)
 async def list_jobs(request: Request, status: JobStatus | None = None, kind: str | None = None,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> JobList:
+                    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> JobList:
     infos, total = await call(_jobs(request).list, caller=caller(request), status=status, kind=kind,
                               limit=limit, offset=offset)
     return JobList(data=[_job(i) for i in infos], total=total)
@@ -86,7 +88,7 @@ async def move_job(job_id: str, body: JobMoveRequest, request: Request) -> Job:
 
 
 @router.get("/v1/jobs/{job_id}/log", response_model=JobLog)
-async def job_log(job_id: str, request: Request, offset: Annotated[int, Query(ge=0)] = 0) -> JobLog:
+async def job_log(job_id: str, request: Request, offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0) -> JobLog:
     text, next_offset = await call(_jobs(request).read_log, job_id, offset, caller=caller(request))
     return JobLog(text=text, next_offset=next_offset)
 
@@ -94,7 +96,7 @@ async def job_log(job_id: str, request: Request, offset: Annotated[int, Query(ge
 @router.get("/v1/jobs/{job_id}/events", response_class=EventStreamResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "id: <event id>, event: log|metric|status, data: {json}"}})
-async def job_events(job_id: str, request: Request, after: Annotated[int, Query(ge=0)] = 0,
+async def job_events(job_id: str, request: Request, after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
                      last_event_id: Annotated[str | None, Header()] = None) -> EventStreamResponse:
     jobs, who = _jobs(request), caller(request)
     if last_event_id is not None and last_event_id.strip().isdigit():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from tunelab.serve.allowed_paths import RECIPE_PATHS, check_paths
 from tunelab.serve.recipes_protocol import RecipeForms, RecipeValidateRequest, RecipeValidation
 from tunelab.serve.recipes_service import RecipesService
 from tunelab.serve.routes.jobs import call
@@ -25,4 +26,5 @@ async def list_recipes(request: Request) -> RecipeForms:
 @router.post("/v1/recipes/validate", response_model=RecipeValidation)
 async def validate_recipe(body: RecipeValidateRequest, request: Request) -> RecipeValidation:
     """200 either way: `valid` says whether a train job would take it (`errors` say why not)."""
-    return await call(_recipes(request).validate, body.recipe)
+    recipe = check_paths(body.recipe, RECIPE_PATHS, request.app.state.settings, "recipe")
+    return await call(_recipes(request).validate, recipe)

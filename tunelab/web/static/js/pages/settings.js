@@ -15,6 +15,8 @@ async function loadKeys() {
       { label: "name", value: k => k.name },
       { label: "key", value: k => el("code", {}, k.prefix + "…") },
       { label: "role", value: k => k.admin ? "admin" : "user" },
+      { label: "scopes", value: k => k.scopes.join(", ") },
+      { label: "limits / min", value: k => limits(k) },
       { label: "status", value: k => badge(k.active ? "active" : "revoked") },
       { label: "created", value: k => fmtTime(k.created_at) },
       { label: "last used", value: k => fmtTime(k.last_used_at) || "never" },
@@ -22,6 +24,12 @@ async function loadKeys() {
           onclick: () => revoke(k.name) }, "Revoke") : "" },
     ], keys.data, { empty: "No keys: the server is open." }));
   } catch (err) { forbidden($("keys"), err); }
+}
+
+// A key's own requests and tokens a minute; "default" is the server's (TUNELAB_RATE_LIMIT_RPM / _TPM).
+function limits(k) {
+  const one = (v, unit) => v === null ? `default ${unit}` : v === 0 ? `no ${unit} limit` : `${v} ${unit}`;
+  return `${one(k.rpm, "req")}, ${one(k.tpm, "tok")}`;
 }
 
 async function revoke(name) {
@@ -52,7 +60,9 @@ $("key-form").addEventListener("submit", async ev => {
   if (invalid(form, $("key-error"))) return;
   try {
     const hadKeys = (await api("/v1/keys")).data.some(k => k.active);
-    const key = await api("/v1/keys", { method: "POST", body: { name: form.name.value, admin: form.admin.checked } });
+    const scopes = ["admin", "train", "infer"].filter(s => form[s].checked);
+    const key = await api("/v1/keys", { method: "POST", body: { name: form.name.value, admin: form.admin.checked,
+                                                                scopes: scopes.length ? scopes : null } });
     $("secret").hidden = false;
     $("secret-value").textContent = key.secret;
     $("secret-next").textContent = hadKeys ? "" :
