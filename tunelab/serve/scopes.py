@@ -1,6 +1,6 @@
 """Key scopes: what an API key may call, decided per route in ONE table (`ROUTE_SCOPES`).
 
-  admin  keys, upstreams, every owner's jobs and feedback; an admin key passes every scope
+  admin  keys, upstreams, traces and alerts, every owner's jobs and feedback; an admin key passes every scope
   train  datasets, jobs, runs, evals, lineage, recipes, RAG uploads, feedback -> datasets and DPO jobs
   infer  chat and completions, tasks, embeddings, collections and their search, feedback, adapter loading
 
@@ -22,6 +22,8 @@ DEFAULT_SCOPES = (INFER, TRAIN)  # a key made without --scope: what any non-admi
 ROUTE_SCOPES: dict[str, str] = {
     "/v1/keys": ADMIN,
     "/v1/upstreams": ADMIN,
+    "/v1/traces": ADMIN,  # other callers' prompts and answers
+    "/v1/alerts": ADMIN,
     "/v1/jobs": TRAIN,
     "/v1/datasets": TRAIN,
     "/v1/runs": TRAIN,
