@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import platform
 import time
+
+from tunelab.serve.system_info import cpu_name
 
 SYSTEM = ("You are the shop assistant of Northwind Outdoor. Answer in two sentences at most, politely. "
           "Returns: within 30 days of delivery, unused, with the receipt; refunds go to the original payment "
@@ -27,16 +28,6 @@ SYSTEM = ("You are the shop assistant of Northwind Outdoor. Answer in two senten
 QUESTIONS = ["Can I return boots I wore once?", "How much is express shipping?", "Is there a warranty on tents?",
              "When do I get my refund?", "Is shipping free for a 60 EUR order?", "Do you ship on Saturdays?",
              "Can I return a gift without a receipt?", "What does the warranty cover?"]
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 async def classify_pass(loaded, registry_paths, texts, taxonomy, index, *, on: bool):

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tunelab.serve.system_info import cpu_name
+
 MODEL = "smollm2-135m-instruct"
 PROMPT = "Write a short product description for a green tea gift set."
 
@@ -139,13 +141,6 @@ async def classify(loaded, settings, store, n: int) -> tuple[dict, list]:
     async with open_task_models([MODEL], settings, store, loaded={MODEL: loaded}) as [model]:
         outputs = list(await asyncio.gather(*(task.predict(model, ex, ctx) for ex in examples)))
     return task.score(examples, {"m": outputs}, ctx).metrics["m"], [o["id"] for o in outputs]
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
+
+from tunelab.serve.system_info import cpu_name
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -184,16 +185,6 @@ def kind_latency(rows: list[dict]) -> dict:
     lat = sorted(r["latency"] for r in rows)
     return {"n": len(lat), "p50_s": round(statistics.median(lat), 4) if lat else None,
             "p95_s": round(percentile(lat, 0.95), 4) if lat else None}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def print_row(s: dict) -> None:

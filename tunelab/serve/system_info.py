@@ -24,7 +24,8 @@ def _proc_value(path: str, key: str) -> int | None:
     return None
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
+    """The CPU's model name (the benchmarks print it beside their figures)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -40,7 +41,7 @@ def system_info(loaded: LoadedModel) -> dict:
         "device": str(loaded.device),
         "dtype": str(param.dtype).removeprefix("torch.") if param is not None else None,
         "quantization": loaded.quantization,
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "amx": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()),
