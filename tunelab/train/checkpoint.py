@@ -63,13 +63,19 @@ def restore_rng(extra: dict) -> None:
 def load_checkpoint(path: Path, model, optimizer) -> dict:
     """Load a one-process checkpoint into `model` and `optimizer`; returns its state (step, tokens...)."""
     weights, extra = read_checkpoint(path)
-    params = dict(model.named_parameters())
-    missing = [n for n in weights if n not in params]
-    if missing:
-        raise ValueError(f"Checkpoint {path} does not match the model: unknown parameters {missing[:3]}")
-    with torch.no_grad():
-        for n, t in weights.items():
-            params[n].copy_(t)
+    copy_into(model, weights, f"Checkpoint {path}")
     optimizer.load_state_dict(extra["optimizer"])
     restore_rng(extra)
     return extra["state"]
+
+
+def copy_into(model, weights: dict, source: str) -> None:
+    """Copy a checkpoint's trainable `weights` into `model`'s parameters of the same names; a name the
+    model lacks is a ValueError naming `source` (the run's base model or LoRA settings changed)."""
+    params = dict(model.named_parameters())
+    missing = [n for n in weights if n not in params]
+    if missing:
+        raise ValueError(f"{source} does not match the model: unknown parameters {missing[:3]}")
+    with torch.no_grad():
+        for n, t in weights.items():
+            params[n].copy_(t)

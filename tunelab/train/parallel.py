@@ -20,7 +20,7 @@ from contextlib import contextmanager, nullcontext
 import torch
 
 from tunelab.train import distributed
-from tunelab.train.checkpoint import trainable_state
+from tunelab.train.checkpoint import copy_into, trainable_state
 
 PREFIX = "model."  # LossModule's name for the model
 
@@ -59,13 +59,7 @@ class Engine:
         return trainable_state(self.model), optimizer.state_dict()
 
     def load_weights_and_optimizer(self, weights: dict | None, optim_state: dict | None, optimizer) -> None:
-        params = dict(self.model.named_parameters())
-        missing = [n for n in weights if n not in params]
-        if missing:
-            raise ValueError(f"the checkpoint does not match the model: unknown parameters {missing[:3]}")
-        with torch.no_grad():
-            for n, t in weights.items():
-                params[n].copy_(t)
+        copy_into(self.model, weights, "The checkpoint")
         optimizer.load_state_dict(optim_state)
 
     def evaluating(self):
