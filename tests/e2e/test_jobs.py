@@ -118,7 +118,7 @@ def test_training_from_the_form_charts_live_and_after_a_reload(watched, dashboar
     phone.close()
 
 
-def test_queue_reorder_cancel_retry_and_resume(watched, dashboard, tmp_path):
+def test_queue_reorder_cancel_retry_and_resume(watched, dashboard):
     page, _ = watched
     client = dashboard.client()
     name = "blocker-" + uuid.uuid4().hex[:6]
@@ -127,8 +127,9 @@ def test_queue_reorder_cancel_retry_and_resume(watched, dashboard, tmp_path):
     blocker = client.post("/v1/jobs", json={"kind": "train", "config": {"recipe": {
         "dataset": name, "base_model": "tiny", "max_steps": 5000, "batch_size": 2, "max_seq_len": 64,
         "save_every": 1000}}}).json()
+    # Outputs in the dashboard's home: the server refuses a path outside it (TUNELAB_ALLOWED_PATHS).
     waiting = [client.post("/v1/jobs", json={"kind": "export", "config": {
-        "adapter": f"nothing-{k}", "out": str(tmp_path / k)}}).json()["id"] for k in "abc"]
+        "adapter": f"nothing-{k}", "out": str(dashboard.home / "exports" / k)}}).json()["id"] for k in "abc"]
     try:
         wait_job(client, blocker["id"], {"running"})
         page.goto(dashboard.url + "/jobs")
