@@ -78,7 +78,7 @@ def part_baseline(data_dir: Path, batch_size: int, settings) -> dict:
     return {"tokens": tokens, "wall_s": wall, "eval_loss": held_out_loss(model, held)}
 
 
-def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "auto") -> dict:
+def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "auto", batching: str = "grouped") -> dict:
     from tunelab.adapters.registry import AdapterRegistry
     from tunelab.models.loader import load_model
     from tunelab.models.peft_loading import attach_adapters
@@ -88,7 +88,8 @@ def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "au
     store = Store(settings)
     cfg = parse_config({"dataset": str(data_dir / "train.jsonl"), "val_fraction": 0, "epochs": 1,
                         "batch_size": batch_size, "lr_scheduler": "linear", "warmup_ratio": 0,
-                        "save_every": 10_000, "lora": LORA, "seed": SEED, "precision": precision, **COMMON})
+                        "save_every": 10_000, "lora": LORA, "seed": SEED, "precision": precision,
+                        "packing": batching == "packed", "group_by_length": batching == "grouped", **COMMON})
     result = run_recipe(cfg, settings, store)
     m = result["metrics"]
     _, _, held = load_examples(settings, data_dir)
@@ -104,6 +105,8 @@ def main() -> None:
     ap.add_argument("--part", choices=["baseline", "tunelab"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="tunelab's precision")
+    ap.add_argument("--batching", default="grouped", choices=["grouped", "packed"],
+                    help="tunelab's micro-batches: right-padded rows of similar length (the quickstart's), or one packed row")
     ap.add_argument("--home", help="TuneLab home with the default model converted (default: ~/.tunelab)")
     args = ap.parse_args()
     if args.part:
@@ -113,7 +116,7 @@ def main() -> None:
         if args.part == "baseline":
             out = part_baseline(Path(args.dir), args.batch_size, settings)
         else:
-            out = part_tunelab(Path(args.dir), args.batch_size, settings, args.precision)
+            out = part_tunelab(Path(args.dir), args.batch_size, settings, args.precision, args.batching)
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print("RESULT " + json.dumps(out))
         return
@@ -124,7 +127,7 @@ def main() -> None:
         results = {}
         for part in ("baseline", "tunelab"):
             cmd = [sys.executable, __file__, "--part", part, "--dir", tmp, "--batch-size", str(args.batch_size),
-                   "--precision", args.precision]
+                   "--precision", args.precision, "--batching", args.batching]
             if args.home:
                 cmd += ["--home", args.home]
             out = subprocess.run(cmd, capture_output=True, text=True)
@@ -141,6 +144,7 @@ def main() -> None:
     print(f"throughput ratio tunelab/baseline: {ratio:.2f}x  (target >= 2.0); "
           f"eval loss {loss_change:+.1%} vs baseline (target <= +2%)")
     print(json.dumps({"bench": "train_throughput", "samples": args.samples, "batch_size": args.batch_size,
+                      "precision": args.precision, "batching": args.batching,
                       "ratio": round(ratio, 3), "eval_loss_change": round(loss_change, 4), **{
                           f"{k}_{m}": round(v, 4) for k, r in results.items() for m, v in r.items()}}))
 

@@ -3,7 +3,12 @@
 Packed (padding-free): the samples of a micro-batch are concatenated into one row of shape
 (1, sum of lengths) with `position_ids` restarting at 0 for each sample and no attention mask;
 transformers then builds a block-diagonal causal mask from the position ids, so no token attends
-across samples and no compute is spent on padding. Padded: right-padded to the longest sample.
+across samples and no compute is spent on padding. Padded: right-padded to the longest sample, with no
+attention mask: under the causal mask a real token only sees earlier positions, which right padding
+keeps real, so its numbers are those of the sample alone, and attention takes the kernel's fast
+causal path (no (rows, L, L) mask is built). Padded rows waste little when `group_by_length` puts
+samples of similar length together: on a CPU that is faster than one packed row, whose block mask
+costs the square of the whole row (fp32, 4 samples of ~220 tokens: ~1.3x the packed speed).
 
 Either way the order of samples comes from a seeded permutation per epoch, so a resumed run sees
 exactly the batches an uninterrupted one would.
@@ -23,7 +28,7 @@ class Batch:
     input_ids: torch.Tensor  # (rows, length)
     labels: torch.Tensor  # (rows, length), IGNORE where no loss
     position_ids: torch.Tensor | None  # (1, length) when packed
-    attention_mask: torch.Tensor | None  # (rows, length) when padded
+    attention_mask: torch.Tensor | None  # (rows, length), only where padding is not on the right
     n_samples: int
     n_tokens: int  # real (non-pad) tokens
     n_target: int  # tokens that carry loss (after the shift)
@@ -55,15 +60,16 @@ def pack(examples: list[Example]) -> Batch:
 
 def pad(examples: list[Example], pad_id: int) -> Batch:
     width = max(len(ex) for ex in examples)
+    """Right-padded rows, no attention mask (see the module's doc); pad positions carry no label."""
+    width = max(len(ex) for ex in examples)
     ids = torch.full((len(examples), width), pad_id)
     labels = torch.full((len(examples), width), IGNORE)
-    mask = torch.zeros((len(examples), width), dtype=torch.long)
     for i, ex in enumerate(examples):
         n = len(ex)
         ids[i, :n] = torch.tensor(ex.input_ids)
         labels[i, :n] = torch.tensor(ex.labels)
-        mask[i, :n] = 1
-    return Batch(ids, labels, None, mask, len(examples), int(mask.sum()), int((labels[:, 1:] != IGNORE).sum()))
+    return Batch(ids, labels, None, None, len(examples), sum(len(ex) for ex in examples),
+                 int((labels[:, 1:] != IGNORE).sum()))
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
@@ -71,6 +77,22 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=g).tolist()
 
 
-def batches_for_epoch(examples: list[Example], batch_size: int, seed: int, epoch: int) -> list[list[Example]]:
+GROUP_WINDOW = 16  # micro-batches whose samples are sorted by length together (group_by_length)
+
+
+def batches_for_epoch(examples: list[Example], batch_size: int, seed: int, epoch: int,
+                      group_by_length: bool = False) -> list[list[Example]]:
+    """The epoch's micro-batches, from a seeded permutation. `group_by_length`: each window of
+    GROUP_WINDOW x batch_size samples of that order is sorted by length before it is cut, and the
+    batches are then shuffled (same seed), so a batch holds samples of similar length while the
+    epoch's order stays random at the scale of windows."""
     order = epoch_order(len(examples), seed, epoch)
-    return [[examples[i] for i in order[k:k + batch_size]] for k in range(0, len(order), batch_size)]
+    if not group_by_length:
+        return [[examples[i] for i in order[k:k + batch_size]] for k in range(0, len(order), batch_size)]
+    window = GROUP_WINDOW * batch_size
+    groups = []
+    for w in range(0, len(order), window):
+        chunk = sorted(order[w:w + window], key=lambda i: (-len(examples[i]), i))
+        groups += [chunk[k:k + batch_size] for k in range(0, len(chunk), batch_size)]
+    shuffle = epoch_order(len(groups), seed + 1, epoch)
+    return [[examples[i] for i in groups[g]] for g in shuffle]

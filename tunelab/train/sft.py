@@ -49,9 +49,11 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     collate = pack if cfg.packing else (lambda exs: pad(exs, pad_id))
 
     def batches(epoch: int):
-        return [collate(group) for group in batches_for_epoch(train_ex, cfg.batch_size, cfg.seed, epoch)]
+        return [collate(group) for group in batches_for_epoch(train_ex, cfg.batch_size, cfg.seed, epoch,
+                                                                       cfg.group_by_length)]
 
-    eval_batches = [collate(eval_ex[i:i + cfg.batch_size]) for i in range(0, len(eval_ex), cfg.batch_size)]
+    held = sorted(eval_ex, key=len) if cfg.group_by_length else eval_ex  # the summed loss is order-free
+    eval_batches = [collate(held[i:i + cfg.batch_size]) for i in range(0, len(held), cfg.batch_size)]
 
     def evaluate() -> dict[str, float]:
         total, n = 0.0, 0
@@ -70,7 +72,7 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
     total_steps = plan_steps(n_batches, cfg)
     ctx.console.print(f"Run [bold]{ctx.run_id}[/]: {cfg.method} on {cfg.base_model}, {len(train_ex)} train / "
                       f"{len(eval_ex)} eval examples, {total_steps} steps, {trainable:,} of {total:,} parameters "
-                      f"trained{', packed' if cfg.packing else ''}")
+                      f"trained{', packed' if cfg.packing else ''}{', grouped by length' if cfg.group_by_length else ''}")
     result, metrics = run_training(ctx, model, total_steps=total_steps, bf16=bf16, batches=batches,
                                    loss_fn=causal_lm_loss, evaluate=evaluate if eval_batches else None,
                                    device=loaded.device, trainable=trainable)

@@ -77,3 +77,34 @@ def test_epoch_order_is_seeded_and_covers_every_example():
     assert [[e.input_ids[0] for e in b] for b in first] == [[e.input_ids[0] for e in b] for b in again]
     other = batches_for_epoch(exs, 3, seed=1, epoch=1)
     assert [[e.input_ids[0] for e in b] for b in first] != [[e.input_ids[0] for e in b] for b in other]
+
+
+def test_padded_rows_need_no_mask_each_sample_matches_its_own_loss(tiny):
+    exs = examples(tiny)
+    batch = pad(exs, tiny.tokenizer.pad_token_id)
+    assert batch.attention_mask is None and batch.position_ids is None
+    with torch.no_grad():
+        together = float(causal_lm_loss(tiny.model, batch)[0])
+        alone = sum(float(causal_lm_loss(tiny.model, pad([ex], tiny.tokenizer.pad_token_id))[0]) for ex in exs)
+    assert abs(together - alone) < 1e-4 * abs(alone)
+
+
+def test_group_by_length_keeps_every_example_once_and_groups_similar_lengths():
+    import random
+
+    rng = random.Random(0)
+    exs = [Example(list(range(n)), list(range(n))) for n in (rng.randint(5, 300) for _ in range(200))]
+    grouped = batches_for_epoch(exs, 4, seed=3, epoch=0, group_by_length=True)
+    plain = batches_for_epoch(exs, 4, seed=3, epoch=0)
+    assert sorted(id(e) for b in grouped for e in b) == sorted(id(e) for e in exs)
+    assert [[id(e) for e in b] for b in grouped] == [
+        [id(e) for e in b] for b in batches_for_epoch(exs, 4, seed=3, epoch=0, group_by_length=True)]
+
+    def padding(batches):
+        return sum(len(b) * max(len(e) for e in b) - sum(len(e) for e in b) for b in batches)
+    assert padding(grouped) < padding(plain) / 4
+    # the order stays random: neither sorted nor the same in the next epoch
+    lengths = [max(len(e) for e in b) for b in grouped]
+    assert lengths != sorted(lengths) and lengths != sorted(lengths, reverse=True)
+    nxt = batches_for_epoch(exs, 4, seed=3, epoch=1, group_by_length=True)
+    assert [[id(e) for e in b] for b in grouped] != [[id(e) for e in b] for b in nxt]
