@@ -8,9 +8,8 @@ linear layer, the base weight (or the module itself when it is not a plain `nn.L
 4-bit layers run their own kernels) and the LoRA A, B and scaling of that PEFT adapter, and
 `step(plan, token, pos, kv)` returns the next position's logits (1, vocab). The math is the HF
 Llama forward's, op for op where rounding could differ (RMSNorm in fp32, rotary tables from the
-model's own rotary module, PEFT's mixed-batch LoRA delta); for one query token no mask is needed,
-and the query heads of a KV group become the query rows of one SDPA call (grouped-query attention
-without repeating K and V).
+model's own rotary module, SDPA with `enable_gqa` as transformers calls it without a mask, PEFT's
+mixed-batch LoRA delta); for one query token no mask is needed.
 """
 
 from __future__ import annotations
@@ -182,8 +181,8 @@ class LeanLlama:
             kv.keys[i, :, :, pos] = _rotate(k_p(h).view(1, g, 1, d), cos, sin)[:, :, 0]
             kv.values[i, :, :, pos] = v_p(h).view(1, g, d)
             keys, values = kv.keys[i, :, :, :pos + 1], kv.values[i, :, :, :pos + 1]  # (1, g, L, D)
-            # The heads of KV group j are rows j * n_rep .. of q: one SDPA call per group, no repeat_kv.
-            att = F.scaled_dot_product_attention(q.view(1, g, -1, d), keys, values, scale=self.scale)
+            # Grouped-query attention without repeating K and V, as transformers' SDPA call with no mask.
+            att = F.scaled_dot_product_attention(q, keys, values, scale=self.scale, enable_gqa=True)
             x = x + o_p(att.reshape(1, 1, -1))
             h = _rms(x, layer.post_attention_layernorm)
             x = x + down_p(F.silu(gate_p(h)) * up_p(h))
@@ -192,7 +191,10 @@ class LeanLlama:
 
 
 def _rms(x: torch.Tensor, norm: nn.Module) -> torch.Tensor:
-    """LlamaRMSNorm's forward: the statistics in fp32, the weight applied in the input's dtype."""
+    """LlamaRMSNorm's forward: the statistics in fp32, the weight applied in the input's dtype (for
+    fp32 input torch's fused kernel gives the very same numbers, in one op)."""
+    if x.dtype == torch.float32 and norm.weight.dtype == torch.float32:
+        return F.rms_norm(x, norm.weight.shape, norm.weight, norm.variance_epsilon)
     h = x.to(torch.float32)
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
     return norm.weight * h.to(x.dtype)
