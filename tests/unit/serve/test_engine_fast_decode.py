@@ -165,3 +165,19 @@ def test_the_setting_reaches_the_engine(monkeypatch, load_tiny):
     off = engine_factory_for("batching")(load_tiny(), str, Settings())
     on = engine_factory_for("batching")(load_tiny(), str, Settings(fast_decode=True))
     assert off._batch.solo is None and on._batch.solo is not None and on._batch.solo.available
+
+
+def test_a_failing_lean_step_hands_over_to_the_model_forward(load_tiny, monkeypatch):
+    want = reference(load_tiny(), PROMPTS[2], GREEDY).token_ids
+    calls = []
+
+    def broken(self, plan, token, pos, kv):
+        calls.append(pos)
+        kv.keys[:, :, :, pos:] = 0  # a step that dies half-way, after writing its own position
+        raise RuntimeError("no kernel for this")
+
+    monkeypatch.setattr(LeanLlama, "step", broken)
+    engine = BatchingEngine(load_tiny(), adapter_paths=str)
+    out = generate_each(engine, [(PROMPTS[2], None, GREEDY, {}), (PROMPTS[2], None, GREEDY, {})])
+    assert out[0]["ids"] == out[1]["ids"] == want
+    assert len(calls) == 1 and engine.fast_steps == 0 and not engine._batch.solo.available

@@ -14,8 +14,7 @@ raised by the stream's first `__anext__`; later ones (an adapter that does not l
 `__anext__` that meets them. `score(req)` (scoring.py) runs between decode steps on its own cache,
 so running rows are not disturbed.
 
-While one row runs alone, `fast_decode` (default on) runs it with the lean Llama step on a static
-KV cache (running_kv.py, solo.py; a model or adapter it cannot run takes the batch path).
+A row running alone takes the lean Llama step on a static KV cache (`fast_decode`, solo.py).
 
 With `prefix_cache_bytes` > 0, prefills (of generation and of scoring) reuse the KV of prompt
 prefixes earlier requests computed under the same weights (`PrefixCache`: token blocks, LRU within

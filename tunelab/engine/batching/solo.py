@@ -49,7 +49,13 @@ class Solo:
             if not self._take(row, batch):
                 return None
         token = torch.tensor([[row.seq.last]], device=self.device)
-        return self.lean.step(self.plan, token, row.pos, self.kv)
+        try:
+            return self.lean.step(self.plan, token, row.pos, self.kv)
+        except Exception as exc:  # kv.length moves only after a whole step: the KV is intact
+            log.warning("fast decode failed (%s: %s); the model's own forward takes over", type(exc).__name__, exc)
+            self.give_back(batch)
+            self.lean = None
+            return None
 
     def _take(self, row: Row, batch: KVBatch) -> bool:
         key = self.pool.weights_key(row.req.adapter)
