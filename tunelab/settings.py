@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     prefix_cache_mb: int = Field(
         default=256, ge=0, description="Memory for the KV of prompt prefixes that requests share (chat templates, "
         "task instructions, RAG context), reused by the batching engine; 0 turns the prefix cache off.")
+    fast_decode: bool = Field(
+        default=True, description="Decode a request that runs alone with the lean Llama step on a static KV cache "
+        "(the batching engine; other models take the model's own forward); false: always the model's forward.")
     job_slots: int = Field(default=1, ge=1, description="Jobs one worker runs at once (its device's concurrency).")
     job_heartbeat_s: float = Field(default=5.0, gt=0, description="How often a worker stamps the jobs it runs.")
     job_stale_after_s: float = Field(

@@ -33,6 +33,7 @@ def serve(
     prefix_cache_mb: Annotated[int | None, typer.Option(min=0, help="Memory for cached prompt prefixes (shared templates, system prompts, RAG context); 0: off; default: TUNELAB_PREFIX_CACHE_MB.")] = None,
     engine: Annotated[EngineKind, typer.Option(help="auto: the batching engine when installed, else sequential.")] = EngineKind.auto,
     quantize: Annotated[Quantize | None, typer.Option(help="int8: the base model's Linear layers in int8 on the CPU (faster decoding, less memory; adapters stay fp32); default: TUNELAB_QUANTIZE.")] = None,
+    fast_decode: Annotated[bool | None, typer.Option("--fast-decode/--no-fast-decode", help="A request running alone decodes with the lean Llama step on a static KV cache (Llama models); default: TUNELAB_FAST_DECODE (on).")] = None,
     embeddings: Annotated[bool, typer.Option(help="Load the embedding model for /v1/embeddings.")] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level: debug, info, warning, error.")] = "info",
     workers: Annotated[int, typer.Option("--workers", min=0, help="Job workers run inside the server (tunelab jobs ...).")] = 1,
@@ -47,7 +48,7 @@ def serve(
 
     cfg = settings()
     updates = {k: v for k, v in (("max_loaded_adapters", max_loaded_adapters), ("max_queue", max_queue),
-                                 ("prefix_cache_mb", prefix_cache_mb)) if v is not None}
+                                 ("prefix_cache_mb", prefix_cache_mb), ("fast_decode", fast_decode)) if v is not None}
     if quantize is not None:
         updates["quantize"] = quantize.value
     if updates:

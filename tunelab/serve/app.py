@@ -84,7 +84,8 @@ def engine_factory_for(kind: str = "auto") -> EngineFactory:
                   "max_queue": settings.max_queue, "max_loaded_adapters": settings.max_loaded_adapters}
         if kind == "sequential":
             return SequentialEngine(loaded, **common)
-        return BatchingEngine(loaded, prefix_cache_bytes=settings.prefix_cache_mb << 20, **common)
+        return BatchingEngine(loaded, prefix_cache_bytes=settings.prefix_cache_mb << 20,
+                              fast_decode=settings.fast_decode, **common)
 
     return factory
 

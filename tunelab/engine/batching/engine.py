@@ -14,6 +14,8 @@ raised by the stream's first `__anext__`; later ones (an adapter that does not l
 `__anext__` that meets them. `score(req)` (scoring.py) runs between decode steps on its own cache,
 so running rows are not disturbed.
 
+A row running alone takes the lean Llama step on a static KV cache (`fast_decode`, solo.py).
+
 With `prefix_cache_bytes` > 0, prefills (of generation and of scoring) reuse the KV of prompt
 prefixes earlier requests computed under the same weights (`PrefixCache`: token blocks, LRU within
 the budget); an adapter's blocks go when it is unloaded.
@@ -29,7 +31,7 @@ from concurrent.futures import Future
 import torch
 
 from tunelab.engine.adapter_pool import AdapterPool, AdapterResolver
-from tunelab.engine.batching.kv_batch import KVBatch
+from tunelab.engine.batching.running_kv import RunningKV
 from tunelab.engine.batching.stream import EventStream, Outbox, Row
 from tunelab.engine.decode import Decoding
 from tunelab.engine.drain import DrainRate
@@ -54,7 +56,7 @@ class BatchingEngine:
     def __init__(self, loaded: LoadedModel, *, adapter_paths: AdapterResolver, max_batch_size: int = 8,
                  max_queue: int = 64, max_loaded_adapters: int = 8,
                  constraint_backend: ConstraintBackendLike | str | None = None, retry_after_s: float = 1.0,
-                 prefix_cache_bytes: int = 0, tree_scoring: bool = True) -> None:
+                 prefix_cache_bytes: int = 0, tree_scoring: bool = True, fast_decode: bool = True) -> None:
         if max_batch_size < 1 or max_queue < 0:
             raise ValueError("max_batch_size must be >= 1 and max_queue >= 0.")
         self.loaded = loaded
@@ -74,7 +76,7 @@ class BatchingEngine:
         self._loaded_names: list[str] = []  # snapshot for stats()
         # Model-thread-only state.
         self._rows: list[Row] = []
-        self._batch = KVBatch(self._device)
+        self._batch = RunningKV(self.pool, self._device, fast_decode)
         self._pending: list[tuple[str, str, Future]] = []  # commands that wait for a busy adapter
         self._outbox = Outbox()
         # Counters for metrics (read-only outside): decode steps run, the most rows in one step, the
@@ -82,6 +84,10 @@ class BatchingEngine:
         self.steps = 0
         self.peak_running = 0
         self.peak_adapter_mix = 0
+
+    @property
+    def fast_steps(self) -> int:  # of `steps`, those a lone row ran on the fast path
+        return self._batch.fast_steps
 
     # ------------------------------------------------------------------ public API (event loop side)
 
@@ -364,16 +370,10 @@ class BatchingEngine:
 
     def _decode_step(self) -> None:
         rows = self._rows
-        input_ids = torch.tensor([[r.seq.last] for r in rows], device=self._device)  # (B, 1)
-        position_ids = torch.tensor([[r.pos] for r in rows], device=self._device)  # (B, 1)
-        mask = self._batch.step_mask()  # (B, L + 1)
-        out = self.pool.forward(input_ids, [r.req.adapter for r in rows], cache=self._batch.cache,
-                                attention_mask=mask, position_ids=position_ids)
-        self._batch.advance(mask)
+        logits = self._batch.step(rows)  # (B, V)
         self.steps += 1
         self.peak_running = max(self.peak_running, len(rows))
         self.peak_adapter_mix = max(self.peak_adapter_mix, len({r.req.adapter for r in rows}))
-        logits = out.logits[:, -1, :]  # (B, V)
         done = set()
         for i, row in enumerate(rows):
             row.pos += 1
@@ -395,5 +395,5 @@ class BatchingEngine:
     def _remove_rows(self, gone: set[int]) -> None:
         self.drain.record(len(gone))
         keep = [i for i in range(len(self._rows)) if i not in gone]
+        self._batch.keep(self._rows, keep)
         self._rows = [self._rows[i] for i in keep]
-        self._batch.keep(keep)

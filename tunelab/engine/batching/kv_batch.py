@@ -4,7 +4,8 @@ Row r keeps its real tokens at the right end of the cache; the attention mask (b
 marks them, and the engine's position ids count real tokens only, so a row's numbers are those of the
 row alone up to float rounding. Shapes: keys/values per layer (batch, kv_heads, cache_len, head_dim).
 `add` merges a prefilled row in (padding whichever side is shorter), `keep` drops finished rows and
-cuts the columns that became padding in every remaining row.
+cuts the columns that became padding in every remaining row; `take_single` and `put_single` move a
+lone row's KV out to the fast path (solo.py) and back.
 """
 
 from __future__ import annotations
@@ -72,6 +73,23 @@ class KVBatch:
             for layer in self.cache.layers:
                 layer.keys, layer.values = layer.keys[..., first:, :], layer.values[..., first:, :]
             self.mask = self.mask[:, first:]
+
+    def take_single(self) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], int]:
+        """Empty a batch of one row without padding: (per layer (keys, values), (1, H, L, D); L)."""
+        if len(self) != 1 or not bool(self.mask.all()):
+            raise ValueError("take_single needs a batch of exactly one row without padding.")
+        layers = [(layer.keys, layer.values) for layer in self.cache.layers]
+        length = self.mask.shape[1]
+        self.reset()
+        return layers, length
+
+    def put_single(self, layers: list[tuple[torch.Tensor, torch.Tensor]], length: int) -> None:
+        """Make an empty batch hold one row: `layers` per layer (keys, values), (1, H, length, D)."""
+        from transformers import DynamicCache  # lazy: transformers takes seconds to import
+
+        if self.cache is not None:
+            raise ValueError("put_single needs an empty batch.")
+        self.add(DynamicCache(ddp_cache_data=layers), length)
 
     def reset(self) -> None:
         self.cache, self.mask = None, None
