@@ -2,7 +2,9 @@
 transformers' `model.generate` (greedy), TuneLab's batching engine with its fast decode path off
 (the model's own forward each step) and on (the lean Llama step on a static KV cache), and
 llama.cpp through `llama-cpp-python` on the packaged GGUF (Q4_1) when that is installed (reported,
-not part of the ratio: other weights, other precision).
+not part of the ratio: other weights, other precision). With fp32 also the engine on the int8 model
+(`tunelab serve --quantize int8`, fast path on): at batch 1 a decode step reads every weight once,
+so on a CPU its speed is set by bytes per weight (fp32: 538 MB a token), and int8 reads a quarter.
 
 One chat prompt, greedy, --tokens new tokens each (the engine stops at EOS, generate is held to
 exactly --tokens); tokens/s counts decode steps only, the prompt's prefill left out on every side
@@ -99,9 +101,15 @@ async def bench(args) -> dict:
         slow = BatchingEngine(loaded, adapter_paths=str, fast_decode=False)
         fast = BatchingEngine(loaded, adapter_paths=str, fast_decode=True)
         cpp = llama_cpp_runner(args.threads, prompt)
+        int8 = None
+        if not bf16 and not args.no_int8:
+            int8 = BatchingEngine(load_model(MODEL, settings, quantization="int8"), adapter_paths=str,
+                                  fast_decode=True)
         runs = {"generate": lambda n: generate_tps(loaded.model, ids, n),
                 "engine_fast_off": lambda n: engine_tps(slow, prompt_ids, n),
                 "engine_fast_on": lambda n: engine_tps(fast, prompt_ids, n)}
+        if int8 is not None:
+            runs["engine_int8_fast_on"] = lambda n: engine_tps(int8, prompt_ids, n)
         if callable(cpp):
             runs["llama_cpp"] = lambda n: (cpp(n), None)
         rounds: dict[str, list[float]] = {v: [] for v in runs}
@@ -115,6 +123,8 @@ async def bench(args) -> dict:
                     tokens[name] = toks
         await slow.stop()
         await fast.stop()
+        if int8 is not None:
+            await int8.stop()
         assert fast.fast_steps > 0, "the fast path never ran"
     n = min(len(tokens["engine_fast_on"]), len(tokens["generate"]))
     return {"dtype": str(loaded.model.dtype).removeprefix("torch."), "device": str(loaded.device),
@@ -132,6 +142,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: on a busy 2-core machine two threads wait on each other "
                          "whenever another process takes a core; 0: torch's choice)")
+    ap.add_argument("--no-int8", action="store_true", help="leave out the int8 engine (fp32 runs only)")
     ap.add_argument("--home", help="TuneLab home with the default model converted (default: a temp one)")
     args = ap.parse_args()
 
@@ -151,8 +162,13 @@ def main() -> None:
           f"{res['same_tokens']}")
     print(f"fast path / model forward in the engine: {best['engine_fast_on'] / best['engine_fast_off']:.2f}x")
     ratio = best["engine_fast_on"] / best["generate"]
-    print(f"decode speed ratio engine (fast path) / transformers generate: {ratio:.2f}x")
-    print(json.dumps({"bench": "decode", "ratio": round(ratio, 3), "dtype": res["dtype"],
+    extra = {}
+    if "engine_int8_fast_on" in best:
+        extra["ratio_int8"] = round(best["engine_int8_fast_on"] / best["generate"], 3)
+        print(f"int8 engine (fast path) / fp32 transformers generate: {extra['ratio_int8']:.2f}x "
+              "(other weights: see bench/quantized.py for what int8 costs in quality)")
+    print(f"decode speed ratio engine (fast path) / transformers generate, same weights: {ratio:.2f}x")
+    print(json.dumps({"bench": "decode", "ratio": round(ratio, 3), **extra, "dtype": res["dtype"],
                       "threads": torch.get_num_threads(), "tokens": args.tokens, "rounds": args.rounds,
                       "same_tokens": res["same_tokens"], "llama_cpp": res["llama_cpp"],
                       **{f"{k}_tps": round(v, 2) for k, v in best.items()}}))

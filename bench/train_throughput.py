@@ -78,7 +78,7 @@ def part_baseline(data_dir: Path, batch_size: int, settings) -> dict:
     return {"tokens": tokens, "wall_s": wall, "eval_loss": held_out_loss(model, held)}
 
 
-def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "auto", batching: str = "grouped") -> dict:
+def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "auto", batching: str = "packed") -> dict:
     from tunelab.adapters.registry import AdapterRegistry
     from tunelab.models.loader import load_model
     from tunelab.models.peft_loading import attach_adapters
@@ -89,7 +89,7 @@ def part_tunelab(data_dir: Path, batch_size: int, settings, precision: str = "au
     cfg = parse_config({"dataset": str(data_dir / "train.jsonl"), "val_fraction": 0, "epochs": 1,
                         "batch_size": batch_size, "lr_scheduler": "linear", "warmup_ratio": 0,
                         "save_every": 10_000, "lora": LORA, "seed": SEED, "precision": precision,
-                        "packing": batching == "packed", "group_by_length": batching == "grouped", **COMMON})
+                        "packing": batching == "packed", "group_by_length": batching == "grouped", **COMMON})  # "padded": neither
     result = run_recipe(cfg, settings, store)
     m = result["metrics"]
     _, _, held = load_examples(settings, data_dir)
@@ -105,8 +105,8 @@ def main() -> None:
     ap.add_argument("--part", choices=["baseline", "tunelab"], help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     ap.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="tunelab's precision")
-    ap.add_argument("--batching", default="grouped", choices=["grouped", "packed"],
-                    help="tunelab's micro-batches: right-padded rows of similar length (the quickstart's), or one packed row")
+    ap.add_argument("--batching", default="packed", choices=["packed", "grouped", "padded"],
+                    help="tunelab's micro-batches: one packed row (the default), right-padded rows of similar length, or plain padded rows")
     ap.add_argument("--home", help="TuneLab home with the default model converted (default: ~/.tunelab)")
     args = ap.parse_args()
     if args.part:

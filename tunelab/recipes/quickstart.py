@@ -37,14 +37,14 @@ HEADLINE = {"classify": ("accuracy", "f1", "hierarchical_f1"), "extract": ("exac
 def quickstart_sft_config(dataset: str, eval_dataset: str | None, *, base_model: str, adapter_name: str,
                           max_steps: int | None = STEPS) -> SFTConfig:
     """The quickstart's recipe: LoRA r=16 on every linear layer, 8 examples per optimizer step (two
-    micro-batches of 4 samples of similar length, right-padded: per-sample causal attention is faster
-    on a CPU than one packed row, whose block mask costs the square of the whole row), STEPS steps
-    (about half of the ~600 examples), a high learning rate for a 135M model."""
+    packed micro-batches of 4: a packed row's attention costs the square of its length, so shorter
+    rows are faster on a CPU), STEPS steps (about half of the ~600 examples), a high learning rate for
+    a 135M model."""
     return SFTConfig(
         base_model=base_model, dataset=dataset, eval_dataset=eval_dataset, method="lora",
         lora={"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"},
         epochs=1, max_steps=max_steps, batch_size=4, grad_accum=2, learning_rate=1e-3, lr_scheduler="cosine",
-        warmup_ratio=0.05, max_seq_len=384, packing=False, group_by_length=True, completion_only_loss=True, eval_every=None,
+        warmup_ratio=0.05, max_seq_len=384, packing=True, completion_only_loss=True, eval_every=None,
         save_every=25, adapter_name=adapter_name, seed=42,
     )
 

@@ -35,6 +35,7 @@ from tunelab.train.datasets import data_for
 from tunelab.train.losses import target_logits
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps
+from tunelab.train.packed_attention import use_packed_attention
 from tunelab.train.session import begin_run, finish_run, run_training
 from tunelab.train.tokenize import IGNORE, Example
 
@@ -238,6 +239,7 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
         model = prepare_for_training(loaded.model, method="lora", lora=cfg.lora,
                                      gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed)
         reference = reference_context(model, None)
+    use_packed_attention(model)  # pairs are packed rows: each sequence's attention alone
 
     def batches(epoch: int) -> list[PairBatch]:
         return pair_batches(train_pairs, cfg.batch_size, cfg.seed, epoch)

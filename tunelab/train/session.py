@@ -19,6 +19,7 @@ from tunelab.store import Store
 from tunelab.train import distributed
 from tunelab.train.loop import LoopResult, LoopSettings, TrainingCancelled, train_loop
 from tunelab.train.outputs import save_result
+from tunelab.train.packed_attention import restore_sdpa
 from tunelab.train.runs import QuietRecorder, RunRecorder, new_run_id
 from tunelab.train.tracking import check_mlflow
 
@@ -94,6 +95,7 @@ def finish_run(ctx: RunContext, model, tokenizer, *, result: LoopResult, metrics
     """Save the result atomically, register it with its lineage, close the run, drop checkpoints.
     Distributed: rank 0 does it while the others wait at a barrier."""
     cfg = ctx.cfg
+    restore_sdpa(model)  # the saved config (full fine-tuning) names transformers' own attention
     full = result.engine.full_state_dict() if result.engine is not None else None  # sharded: a collective
     out = {"run_id": ctx.run_id, "adapter": ctx.adapter_name, "metrics": metrics}
     if not distributed.current().main:

@@ -23,6 +23,7 @@ from tunelab.train.datasets import data_for
 from tunelab.train.losses import causal_lm_loss
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps
+from tunelab.train.packed_attention import use_packed_attention
 from tunelab.train.session import begin_run, finish_run, run_training
 from tunelab.train.tokenize import tokenize_records
 
@@ -67,6 +68,8 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
                                  gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed)
     if bf16 and cfg.method != "full":
         lora_branch_fp32(model)
+    if cfg.packing:
+        use_packed_attention(model)  # each packed sample's attention alone (finish_run switches back)
     trainable, total = count_parameters(model)
     n_batches = math.ceil(len(train_ex) / cfg.batch_size)
     total_steps = plan_steps(n_batches, cfg)

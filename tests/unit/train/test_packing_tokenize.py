@@ -108,3 +108,40 @@ def test_group_by_length_keeps_every_example_once_and_groups_similar_lengths():
     assert lengths != sorted(lengths) and lengths != sorted(lengths, reverse=True)
     nxt = batches_for_epoch(exs, 4, seed=3, epoch=1, group_by_length=True)
     assert [[id(e) for e in b] for b in grouped] != [[id(e) for e in b] for b in nxt]
+
+
+def _loss_and_grads(model, batch):
+    model.zero_grad()
+    loss, n, _ = causal_lm_loss(model, batch)
+    (loss / n).backward()
+    return float(loss), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+
+def test_packed_attention_per_sample_equals_the_block_mask(tiny):
+    """The per-sample attention (train.packed_attention) gives the block-masked SDPA's loss and
+    gradients on a packed row, and leaves padded batches to SDPA with its mask."""
+    from tunelab.train.packed_attention import ATTENTION, restore_sdpa, sample_lengths, use_packed_attention
+
+    exs = examples(tiny)
+    packed = pack(exs)
+    assert sample_lengths(packed.position_ids) == [len(ex) for ex in exs]
+    assert sample_lengths(torch.arange(5)[None]) is None  # one sample: nothing to split
+    model = tiny.model
+    for p in model.parameters():
+        p.requires_grad_(True)
+    ref_loss, ref_grads = _loss_and_grads(model, packed)
+    with torch.no_grad():
+        ref_padded = float(causal_lm_loss(model, pad(exs, tiny.tokenizer.pad_token_id))[0])
+    try:
+        assert use_packed_attention(model)
+        assert model.config._attn_implementation == ATTENTION
+        loss, grads = _loss_and_grads(model, packed)
+        with torch.no_grad():
+            padded = float(causal_lm_loss(model, pad(exs, tiny.tokenizer.pad_token_id))[0])
+    finally:
+        restore_sdpa(model)
+        model.zero_grad()
+    assert model.config._attn_implementation == "sdpa"
+    assert abs(loss - ref_loss) < 1e-5 * abs(ref_loss)
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(grads, ref_grads))
+    assert abs(padded - ref_padded) < 1e-5 * abs(ref_padded)
