@@ -148,6 +148,9 @@ def main() -> None:
 
     import torch
 
+    from tunelab.models.quiet import quiet_libraries
+
+    quiet_libraries()  # bitsandbytes' notice about an optional CPU kernel package (int8 imports it)
     started = time.monotonic()
     res = asyncio.run(bench(args))
     best = res["best"]
