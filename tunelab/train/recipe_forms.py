@@ -25,7 +25,8 @@ TITLES = {
 GROUPS: list[tuple[str, tuple[str, ...], bool]] = [  # (title, fields, open at first)
     ("Model and data", ("base_model", "dataset", "eval_dataset", "val_fraction", "dataset_format", "dataset_dir",
                         "skip_invalid", "sft_adapter", "chat_template"), True),
-    ("Method", ("method", "quantization", "lora", "beta", "packing", "completion_only_loss"), True),
+    ("Method", ("method", "quantization", "lora", "beta", "packing", "group_by_length",
+                "completion_only_loss"), True),
     ("Optimisation", ("epochs", "max_steps", "batch_size", "grad_accum", "learning_rate", "lr_scheduler",
                       "warmup_ratio", "weight_decay", "max_grad_norm", "max_seq_len", "precision",
                       "gradient_checkpointing", "seed"), True),
