@@ -68,7 +68,7 @@ class SFTConfig(TrainCommon):
         None, description="Base weights in 4-bit NF4 (bitsandbytes); qlora sets it.")
     lora: LoraSettings | None = Field(None, description="LoRA settings (lora and qlora).")
     packing: bool = Field(True, description="Padding-free packing: each micro-batch is one row with position ids reset per sample and no attention across samples.")
-    group_by_length: bool = Field(False, description="Put samples of similar length in the same micro-batch (sorted within windows of 16 batches). With packing: false this is the fastest on a CPU: little padding, causal attention per sample.")
+    group_by_length: bool = Field(False, description="Put samples of similar length in the same micro-batch (sorted within windows of 16 batches): less padding with packing: false, but each micro-batch holds one kind of sample, which can cost quality on short runs.")
     completion_only_loss: bool = Field(True, description="Loss on assistant tokens only (prompt tokens are masked).")
     chat_template: str | None = Field(None, description="Chat template name or Jinja text; default: the model's own.")
 

@@ -32,18 +32,21 @@ def sample_lengths(position_ids: torch.Tensor | None) -> list[int] | None:
 
 class _LengthsMemo:
     """The last row's sample lengths: every layer of one forward pass gets the same position ids
-    tensor, so the lengths (a device-to-host copy on CUDA) are read once per forward pass."""
+    tensor, so the lengths (a device-to-host copy on CUDA) are read once per forward pass. The memo
+    holds the tensor itself, so a later tensor cannot be taken for it (an id or address can be reused
+    once a tensor is freed); an in-place change shows in its version counter."""
 
     def __init__(self) -> None:
-        self.key: tuple | None = None
+        self.tensor: torch.Tensor | None = None
+        self.version = -1
         self.lengths: list[int] | None = None
 
     def get(self, position_ids: torch.Tensor | None) -> list[int] | None:
         if position_ids is None:
             return None
-        key = (position_ids.data_ptr(), tuple(position_ids.shape), position_ids._version)
-        if key != self.key:
-            self.key, self.lengths = key, sample_lengths(position_ids)
+        if position_ids is not self.tensor or position_ids._version != self.version:
+            self.tensor, self.version = position_ids, position_ids._version
+            self.lengths = sample_lengths(position_ids)
         return self.lengths
 
 

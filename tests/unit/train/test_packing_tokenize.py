@@ -145,3 +145,17 @@ def test_packed_attention_per_sample_equals_the_block_mask(tiny):
     assert abs(loss - ref_loss) < 1e-5 * abs(ref_loss)
     assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(grads, ref_grads))
     assert abs(padded - ref_padded) < 1e-5 * abs(ref_padded)
+
+
+def test_packed_lengths_are_read_again_for_every_new_row():
+    from tunelab.train.packed_attention import _LengthsMemo
+
+    memo = _LengthsMemo()
+    first = torch.tensor([[0, 1, 2, 0, 1]])
+    assert memo.get(first) == [3, 2] and memo.get(first) == [3, 2]
+    del first
+    assert memo.get(torch.tensor([[0, 1, 0, 1, 2]])) == [2, 3]  # same shape, maybe the same memory
+    row = torch.tensor([[0, 1, 2, 0, 1]])
+    assert memo.get(row) == [3, 2]
+    row[0, 2] = 0  # changed in place
+    assert memo.get(row) == [2, 1, 2]
