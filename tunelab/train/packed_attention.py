@@ -57,7 +57,7 @@ def packed_sdpa_forward(module, query, key, value, attention_mask, dropout: floa
                         scaling: float | None = None, position_ids: torch.Tensor | None = None, **kwargs):
     """transformers' attention-function signature: query (1, H, L, D), key/value (1, KV, L, D) ->
     (output (1, L, H, D), None)."""
-    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
+    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward  # lazy: slow import
 
     lengths = _memo.get(position_ids) if query.shape[0] == 1 and query.shape[2] == key.shape[2] else None
     if lengths is None:
@@ -75,8 +75,8 @@ def use_packed_attention(model) -> bool:
     """Switch a transformers model (PEFT-wrapped or not) from SDPA to the per-sample packed attention;
     False (nothing changed) when the model does not use SDPA."""
     global _registered
-    from transformers import AttentionInterface
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+    from transformers import AttentionInterface  # lazy: transformers takes seconds to import
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask  # lazy: as above
 
     inner = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = inner.config

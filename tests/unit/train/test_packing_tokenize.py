@@ -114,7 +114,7 @@ def _loss_and_grads(model, batch):
     model.zero_grad()
     loss, n, _ = causal_lm_loss(model, batch)
     (loss / n).backward()
-    return float(loss), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    return float(loss.detach()), [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
 
 def test_packed_attention_per_sample_equals_the_block_mask(tiny):
