@@ -63,7 +63,7 @@ def _engine(loaded: LoadedModel, registry: AdapterRegistry, settings: Settings):
     return BatchingEngine(loaded, adapter_paths=servable_adapter_paths(registry, loaded.name),
                           max_batch_size=settings.max_batch_size, max_queue=max(settings.max_queue, 4096),
                           max_loaded_adapters=settings.max_loaded_adapters,
-                          prefix_cache_bytes=settings.prefix_cache_mb << 20)
+                          prefix_cache_bytes=settings.prefix_cache_mb << 20, fast_decode=settings.fast_decode)
 
 
 @asynccontextmanager

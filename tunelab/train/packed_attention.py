@@ -78,8 +78,7 @@ def use_packed_attention(model) -> bool:
     from transformers import AttentionInterface  # lazy: transformers takes seconds to import
     from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask  # lazy: as above
 
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    config = inner.config
+    config = _config(model)
     if getattr(config, "_attn_implementation", None) != "sdpa":
         return False
     if not _registered:
@@ -92,6 +91,11 @@ def use_packed_attention(model) -> bool:
 
 def restore_sdpa(model) -> None:
     """Back to transformers' SDPA (before the model is saved or used for generation)."""
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if getattr(inner.config, "_attn_implementation", None) == ATTENTION:
-        inner.config._attn_implementation = "sdpa"
+    config = _config(model)
+    if getattr(config, "_attn_implementation", None) == ATTENTION:
+        config._attn_implementation = "sdpa"
+
+
+def _config(model):
+    """The transformers config of `model`, PEFT-wrapped or not."""
+    return (model.get_base_model() if hasattr(model, "get_base_model") else model).config
