@@ -104,7 +104,7 @@ def test_classify_always_answers_a_taxonomy_id_and_its_path(servers, model):
         if model == "up/tiny":  # an upstream gives no likelihoods: its constrained pick, then retrieval
             assert d["method"] in ("constrained+retrieval", "retrieval")
         else:
-            assert d["method"] == "likelihood" and 0 < sum(scores) <= 1.0 + 1e-6
+            assert d["method"] == "hybrid" and 0 < sum(scores) <= 1.0 + 1e-6
 
 
 def test_an_adapter_changes_the_ranking_scores(servers):

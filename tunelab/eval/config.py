@@ -91,9 +91,11 @@ class EvalConfig(_Strict):
     answer_mode: Literal["auto", "grounded", "free"] = Field(
         "auto", description="qa: grounded (the answer is the snippet sentence that answers, chosen by likelihood), "
         "free (the model writes it) or auto (grounded for local models under 3B parameters).")
+    ranking: Literal["hybrid", "likelihood", "mean-likelihood"] | None = Field(
+        None, description="classify: how the model's scores rank the candidates: hybrid (default: per-token mean "
+                          "log-likelihood plus the retrieval evidence), likelihood (total) or mean-likelihood.")
     length_normalized: bool = Field(
-        False, description="classify: rank candidates by per-token mean log-likelihood instead of the total (removes a "
-                           "base model's preference for short paths).")
+        False, description="classify: the older form of ranking: mean-likelihood (when ranking is not given).")
     catalogue: str | None = Field(
         None, description="classify: labelled products (TuneLab products file; its train split when it has splits) "
                           "whose nearest neighbours vote for candidates; default: the sample's train split.")

@@ -95,7 +95,7 @@ def _add_judgements(result: EvalResult, verdicts: dict[str, list], judge_name: s
 
 # settings that only one task reads: left out of the other tasks' reports
 _TASK_FIELDS = {"classify": {"k", "candidates", "taxonomy", "knn_candidates", "bm25_candidates", "length_normalized",
-                             "catalogue"}, "extract": {"attributes"},
+                             "ranking", "catalogue"}, "extract": {"attributes"},
                 "retrieval": {"collection", "modes", "rerank"}}
 
 

@@ -69,8 +69,10 @@ class ClassifyRequest(_Request):
                                             "TUNELAB_CLASSIFY_CATALOGUE, else the sample's train split); 0: none.")
     bm25_candidates: int = Field(BM25_CANDIDATES, ge=0, le=100,
                                  description="Categories whose names and synonyms share the title's words add; 0: none.")
-    length_normalized: bool = Field(False, description="Rank by per-token mean log-likelihood instead of the total "
-                                                       "(removes a base model's preference for short paths).")
+    ranking: Literal["hybrid", "likelihood", "mean-likelihood"] | None = Field(
+        None, description="How the model's scores rank the candidates: hybrid (default: per-token mean log-likelihood "
+                          "plus the retrieval evidence), likelihood (total log-likelihood) or mean-likelihood.")
+    length_normalized: bool = Field(False, description="Older form of ranking=mean-likelihood (when ranking is not given).")
     generate: bool = Field(False, description="Also rank the path the model writes itself (constrained to the taxonomy): "
                                               "slower, reaches categories retrieval missed.")
 
@@ -97,7 +99,7 @@ class ClassifyResult(BaseModel):
     path: str | None
     score: float
     top_k: list[CategoryScoreOut]
-    method: str = Field(description="likelihood, mean-likelihood (length_normalized), constrained+retrieval, retrieval, "
+    method: str = Field(description="hybrid, likelihood, mean-likelihood, constrained+retrieval, retrieval, "
                                     "or encoder (a trained classifier).")
     label: str | None = None
 

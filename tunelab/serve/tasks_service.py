@@ -89,7 +89,8 @@ class TasksService:
         return self._taxonomy
 
     async def classify(self, model: str, texts: list[str], *, k: int, candidates: int, knn_candidates: int = 0,
-                       bm25_candidates: int = 0, length_normalized: bool = False, generate: bool = False):
+                       bm25_candidates: int = 0, length_normalized: bool = False, generate: bool = False,
+                       ranking: str | None = None):
 
         started = time.perf_counter()
         tm = await self.encoder(model)
@@ -102,7 +103,8 @@ class TasksService:
             try:
                 results = await classify_many(tm, texts, taxonomy=taxonomy, index=index, k=k, candidates=candidates,
                                               knn_candidates=knn_candidates, bm25_candidates=bm25_candidates,
-                                              length_normalized=length_normalized, generate=generate)
+                                              length_normalized=length_normalized, generate=generate,
+                                              ranking=ranking)
             except TaskModelError as exc:
                 raise APIError(str(exc), status=502, code="upstream_error") from None
         await self.trace("classify", model, started, [(t, r.path or r.label or "") for t, r in zip(texts, results)])

@@ -22,7 +22,7 @@ class EncoderTaskModel:
         raise TaskModelError(f"'{self.name}' is an encoder classifier: it classifies (/v1/tasks/classify, "
                              "--task classify), it does not write text.")
 
-    async def score(self, messages: list[dict], options: list[str]) -> list[float] | None:
+    async def score(self, messages: list[dict], options: list[str], *, mean: bool = False) -> list[float] | None:
         return None
 
     async def rank_labels(self, texts: Sequence[str], k: int) -> list[list[tuple[str, float]]]:

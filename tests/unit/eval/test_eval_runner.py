@@ -124,6 +124,9 @@ def test_classify_base_and_adapter_metrics_match_sklearn(settings, store, models
         assert m["weighted_f1"] == pytest.approx(f1_score(y_true, y_pred, average="weighted", zero_division=0))
         assert m["hierarchical_f1"] == pytest.approx(
             hierarchical_f1_by_paths([o["path"] for o in outs], [e["reference"]["path"] for e in result.examples]))
+        branches = [o["path"].split(" > ")[0] == e["reference"]["path"].split(" > ")[0]
+                    for o, e in zip(outs, result.examples)]
+        assert m["top_level_accuracy"] == pytest.approx(np.mean(branches))
         hits = [ref in [t["id"] for t in o["top_k"]][:5] for ref, o in zip(y_true, outs)]
         assert m["top5_accuracy"] == pytest.approx(np.mean(hits))
         # candidate recall, per source (the defaults: 8 by embedding, 10 by knn, 10 by BM25) and of the union
@@ -136,7 +139,7 @@ def test_classify_base_and_adapter_metrics_match_sklearn(settings, store, models
             assert c["union"] == list(dict.fromkeys(c["embedding"] + c["knn"] + c["bm25"]))
         assert m["candidate_recall"] >= max(m["candidate_recall_embedding"], m["candidate_recall_knn"])
         for o, e in zip(outs, result.examples):
-            assert len(o["top_k"]) == 5 and o["top_k"][0]["id"] == o["id"] and o["method"] == "likelihood"
+            assert len(o["top_k"]) == 5 and o["top_k"][0]["id"] == o["id"] and o["method"] == "hybrid"
             scores = [t["score"] for t in o["top_k"]]
             assert scores == sorted(scores, reverse=True)
             assert e["scores"][model]["correct"] == float(o["id"] == e["reference"]["id"])
@@ -329,7 +332,7 @@ def test_prediction_file_mismatches_name_the_record(classify_refs, tmp_path):
 
 
 def test_bad_input_is_refused_before_any_model_loads_or_run_is_stored(settings, store, taxonomy_file, tmp_path):
-    with pytest.raises(GateError, match="bleu.*its metrics are: accuracy, f1"):
+    with pytest.raises(GateError, match="bleu.*its metrics are: accuracy, top_level_accuracy, f1"):
         run(EvalConfig(task="classify", models=["not-loaded"], gate=["bleu > 0"]), settings, store)
     short = write_lines(tmp_path / "short.jsonl", [{"id": "syn-00002", "prediction": 209}])
     with pytest.raises(DatasetError, match="1 predictions for 3 references"):

@@ -85,7 +85,7 @@ class NoScoreModel(EngineTaskModel):
     """A model that cannot score replies, as an OpenAI-compatible upstream (constraints still honoured,
     as vLLM does)."""
 
-    async def score(self, messages, options):
+    async def score(self, messages, options, mean=False):
         return None
 
 

@@ -22,11 +22,14 @@ from tunelab.tasks.ecommerce.candidates import Budget, CandidateRetriever
 from tunelab.tasks.ecommerce.category_bm25 import CategoryBM25
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.classify import (
+    BM25_WEIGHT,
+    COSINE_WEIGHT,
     Classification,
     classify,
     classify_many,
     parse_path,
     path_constraint,
+    resolve_ranking,
 )
 from tunelab.tasks.ecommerce.datasets.records import Product
 from tunelab.tasks.ecommerce.neighbours import ProductNeighbours
@@ -76,7 +79,8 @@ def test_likelihood_scores_are_a_softmax_over_every_candidate(tiny, small):
 
     async def go():
         async with engine_model(tiny) as model:
-            return await classify(model, TEXTS[0], taxonomy=taxonomy, index=index, k=50, candidates=6)
+            return await classify(model, TEXTS[0], taxonomy=taxonomy, index=index, k=50, candidates=6,
+                                  ranking="likelihood")
 
     c = run(go())
     check_valid(c, taxonomy, 50)
@@ -216,7 +220,7 @@ def test_knn_and_bm25_candidates_are_ranked_with_the_embedding_ones(tiny, small)
     async def go():
         async with engine_model(tiny) as model:
             return await classify_many(model, TEXTS[:3], taxonomy=taxonomy, index=retriever, k=50, candidates=2,
-                                       knn_candidates=2, bm25_candidates=2)
+                                       knn_candidates=2, bm25_candidates=2, ranking="likelihood")
 
     found = retriever.gather_many(TEXTS[:3], budget)
     for c, f in zip(run(go()), found):
@@ -245,3 +249,40 @@ def test_length_normalized_ranks_by_the_mean_log_likelihood_per_token(tiny, smal
              for s in c.top_k]
     probs = [math.exp(m - max(means)) for m in means]
     assert [s.score for s in c.top_k] == pytest.approx([p / sum(probs) for p in probs], abs=1e-4)
+
+
+def mean_logp(loaded, messages: list[dict], path: str) -> float:
+    prompt_text = loaded.chat_prompt(messages)
+    return reference_logp(loaded, messages, path) / len(NoScoreModel(None, loaded).option_ids(messages, prompt_text, path))
+
+
+def test_hybrid_ranking_adds_the_retrieval_evidence_to_the_mean_log_likelihood(tiny, small):
+    """The default: softmax over mean log-likelihood + COSINE_WEIGHT * cosine + BM25_WEIGHT / (1 + BM25 rank),
+    recomputed here from a plain forward pass and the retriever's own lists."""
+    taxonomy, index = small
+    retriever = CandidateRetriever(index, bm25=CategoryBM25(taxonomy, aliases={}))
+    budget = Budget(embedding=4, bm25=3)
+
+    async def go():
+        async with engine_model(tiny) as model:
+            return await classify_many(model, TEXTS[:3], taxonomy=taxonomy, index=retriever, k=50, candidates=4,
+                                       bm25_candidates=3)
+
+    for text, c, f in zip(TEXTS, run(go()), retriever.gather_many(TEXTS[:3], budget)):
+        check_valid(c, taxonomy, 50)
+        assert c.method == "hybrid" and math.isclose(sum(s.score for s in c.top_k), 1.0, abs_tol=1e-6)
+        messages = classify_messages(text)
+        bm25 = f.sources["bm25"]
+        fused = {cid: mean_logp(tiny, messages, taxonomy.path(cid)) + COSINE_WEIGHT * f.cosine[cid]
+                 + (BM25_WEIGHT / (1 + bm25.index(cid)) if cid in bm25 else 0.0) for cid in f.ids}
+        top = max(fused.values())
+        total = sum(math.exp(v - top) for v in fused.values())
+        assert {s.id: s.score for s in c.top_k} == pytest.approx({cid: math.exp(v - top) / total
+                                                                  for cid, v in fused.items()}, abs=1e-4)
+
+
+def test_ranking_names_are_checked_and_length_normalized_still_means_mean_likelihood():
+    assert resolve_ranking(None) == "hybrid" and resolve_ranking(None, length_normalized=True) == "mean-likelihood"
+    assert resolve_ranking("likelihood", length_normalized=True) == "likelihood"
+    with pytest.raises(ValueError, match="ranking must be one of hybrid, likelihood, mean-likelihood"):
+        resolve_ranking("cosine")

@@ -1,7 +1,8 @@
 """Evaluate product classification into the Google Product Taxonomy.
 
 Metrics (labels are category ids; a prediction with no usable category is its own "none" label):
-accuracy; f1 = macro F1 over every label seen in references or predictions (scikit-learn's
+accuracy; top_level_accuracy (the predicted category's top-level branch, e.g. "Electronics", is the
+reference's); f1 = macro F1 over every label seen in references or predictions (scikit-learn's
 average="macro"); weighted_f1 (weights = reference support); hierarchical_f1 (ancestor-augmented
 micro hF, Kiritchenko et al.); top{k}_accuracy (the reference among the k ranked categories);
 candidate_recall (the reference among the categories the model ranked: the ceiling of accuracy) and
@@ -46,6 +47,7 @@ class Context:
     knn_candidates: int = 0
     bm25_candidates: int = 0
     length_normalized: bool = False
+    ranking: str | None = None
 
     def sources(self) -> list[str]:
         """The candidate sources with a budget."""
@@ -57,7 +59,8 @@ def _sources(config) -> list[str]:
 
 
 def metric_names(config) -> list[str]:
-    return ["accuracy", "f1", "weighted_f1", "hierarchical_f1", f"top{config.k}_accuracy", "candidate_recall",
+    return ["accuracy", "top_level_accuracy", "f1", "weighted_f1", "hierarchical_f1", f"top{config.k}_accuracy",
+            "candidate_recall",
             *(f"candidate_recall_{s}" for s in _sources(config))]
 
 
@@ -101,7 +104,7 @@ async def prepare(config, settings: Settings, *, with_models: bool = True) -> Co
     if with_models:
         index = await anyio.to_thread.run_sync(lambda: _retriever(config, settings, taxonomy))
     return Context(taxonomy, index, config.k, config.candidates, config.knn_candidates, config.bm25_candidates,
-                   config.length_normalized)
+                   config.length_normalized, config.ranking)
 
 
 def _output(cid: int | None, path: str | None, top_k: list[dict], **extra: Any) -> dict[str, Any]:
@@ -114,7 +117,7 @@ async def predict(model, example: Example, ctx: Context) -> dict[str, Any]:
 
     c = await classify(model, example.input, taxonomy=ctx.taxonomy, index=ctx.index, k=ctx.k,
                        candidates=ctx.candidates, knn_candidates=ctx.knn_candidates,
-                       bm25_candidates=ctx.bm25_candidates, length_normalized=ctx.length_normalized,
+                       bm25_candidates=ctx.bm25_candidates, length_normalized=ctx.length_normalized, ranking=ctx.ranking,
                        record_id=example.id)
     top = [{"id": t.id, "path": t.path, "score": float(t.score)} for t in c.top_k]
     return _output(c.id, c.path, top, score=float(c.score), method=c.method, candidates=c.candidates)
@@ -165,6 +168,11 @@ def parse_prediction(value: Any, example: Example, ctx: Context) -> dict[str, An
     return _output(cid, path, [])
 
 
+def _branch(cid: int | None, taxonomy: Taxonomy) -> int | None:
+    """The top-level category `cid` is under (itself when it is one); None for no known category."""
+    return None if cid is None or cid not in taxonomy else taxonomy.ancestors(cid, include_self=True)[0]
+
+
 def _label(cid: int | None) -> Any:
     return NONE_LABEL if cid is None else cid
 
@@ -182,6 +190,8 @@ def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context)
         ranked = [[t["id"] for t in o["top_k"]] or ([o["id"]] if o["id"] is not None else []) for o in outs]
         metrics[model] = {
             "accuracy": accuracy(preds, refs),
+            "top_level_accuracy": accuracy([_branch(c, ctx.taxonomy) for c in known],
+                                           [_branch(r, ctx.taxonomy) for r in refs]),
             "f1": macro_f1(preds, refs),
             "weighted_f1": weighted_f1(preds, refs),
             "hierarchical_f1": hierarchical_f1(known, refs, ancestors),

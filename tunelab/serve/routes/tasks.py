@@ -35,7 +35,8 @@ async def classify(body: ClassifyRequest, request: Request) -> ClassifyResponse:
     texts = _texts(body)
     taxonomy, results = await request.app.state.tasks.classify(
         body.model, texts, k=body.top_k, candidates=body.candidates, knn_candidates=body.knn_candidates,
-        bm25_candidates=body.bm25_candidates, length_normalized=body.length_normalized, generate=body.generate)
+        bm25_candidates=body.bm25_candidates, length_normalized=body.length_normalized, generate=body.generate,
+        ranking=body.ranking)
     data = [ClassifyResult(index=i, id=r.id, path=r.path, score=r.score, method=r.method, label=r.label,
                            top_k=[CategoryScoreOut(id=c.id, path=c.path, score=c.score, label=c.label)
                                   for c in r.top_k])
