@@ -6,8 +6,9 @@ sources, or not answerable with the answer NOT_IN_CONTEXT and no citation. No so
 answerable without asking the model. A reply that is not such JSON (an upstream that ignores the
 schema) is read as free text: the answer is the text, answerable unless it says NOT_IN_CONTEXT.
 
-That is the "free" mode. In the "grounded" mode (`grounded_qa.py`) the answer is a sentence of the
-sources, chosen by likelihood ranking and returned verbatim with its offsets (`QAAnswer.quote`);
+That is the "free" mode. In the "grounded" mode (`grounded_qa.py`) the answer is built around a
+sentence of the sources, chosen by ranking and returned with its offsets (`QAAnswer.quote`): the
+sentence verbatim, or a list item after the line that introduces its list;
 "auto", the default, is grounded for local models below `GROUNDED_BELOW_PARAMS` parameters (the
 small models that misquote facts) and free for large local models and upstreams."""
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tunelab.engine.types import Constraint
-from tunelab.rag.grounded_qa import Quote, ground
+from tunelab.rag.grounded_qa import Quote, answer_text, ground
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT, qa_messages
 from tunelab.tasks.model import TaskModel
 
@@ -37,7 +38,7 @@ class QAAnswer:
     answerable: bool
     citations: list[int]
     raw: str
-    quote: Quote | None = None  # grounded mode: the span of the sources the answer is
+    quote: Quote | None = None  # grounded mode: the span of the sources the answer is built around
     mode: str = "free"
 
 
@@ -101,7 +102,8 @@ async def _grounded(model: TaskModel, question: str, sources: list[str]) -> QAAn
     if found.quote is None:
         return QAAnswer(answer=NOT_IN_CONTEXT, answerable=False, citations=[], raw="", mode="grounded")
     q = found.quote
-    return QAAnswer(answer=q.text, answerable=True, citations=[q.source], raw=q.text, quote=q, mode="grounded")
+    return QAAnswer(answer=answer_text(sources, q), answerable=True, citations=[q.source], raw=q.text, quote=q,
+                    mode="grounded")
 
 
 async def _answer(model: TaskModel, question: str, sources: list[str], max_tokens: int,

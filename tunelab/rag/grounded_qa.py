@@ -2,43 +2,61 @@
 
 Small local models cite the right source and then state a different number. In grounded mode the
 answer is a sentence of the sources, chosen, not generated:
-1. every source is cut into sentences (`candidate_spans`, with character offsets);
-2. BM25 over those sentences (words cut to a crude stem, so "weigh" finds "weighs") with the
-   question as query keeps the `candidates` best, each with the sentence after it in its source
-   (the fact often follows the sentence that names the subject: "The Trailblazer 2 is a tent. It
-   weighs 2.3 kg."); a sentence of fewer than three words (a heading) is never a candidate;
-3. the model ranks them by likelihood the way classification ranks categories: each sentence's
-   mean log-probability as the reply to "answer with the sentence that answers the question",
-   minus its mean log-probability when no question is asked (what the question adds, not how easy
-   the sentence is to copy: pointwise mutual information). A model that cannot score (an upstream)
-   picks one under a choice constraint over the candidates instead;
-   BM25 (scaled to 0..1) adds to that, and a question that asks for a quantity ("how many",
-   "how much", "weigh", "cost", ...) lowers every sentence that holds no number of its own;
-4. the answer is that sentence verbatim, returned with its source number and offsets (`Quote`).
+1. every source is cut into sentences and list items (`candidate_spans`, with character offsets); a
+   line of fewer than three words that is not a list item (a heading) is never a candidate, a list
+   item of one word ("- PayPal") is;
+2. each candidate is read with its source's first line (a page's title: "Cast Iron Skillet" makes
+   "- Weight: 2.6 kg" the skillet's weight) and found two ways: BM25 over its words (cut to a crude
+   stem, so "weigh" finds "weighs") and, with an embedder (the packaged MiniLM by default), by the
+   cosine of its embedding with the question's ("how heavy" finds "Weight", "run out" finds "valid
+   for"); the `candidates` best of each, each with the sentence after it in its source (the fact
+   often follows the sentence that names the subject), make the pool;
+3. the pool is ranked by what each signal says, on one scale: the model's query likelihood (each
+   candidate, read with its title and heading, as a passage, and the mean log-probability per token
+   of the question as the reply to "write the question this passage answers": `asks_messages`, the
+   way classification ranks categories by likelihood, but asking which sentence makes the question
+   likely, so every candidate is scored on the same text), COSINE_WEIGHT times the cosine and
+   LEXICAL_WEIGHT times BM25 scaled to 0..1. A question that asks for a quantity ("how many", "how
+   much", "weigh", "cost", ...) lowers every sentence that holds no number of its own. A model that
+   cannot score (an upstream) picks one under a choice constraint over the pool instead;
+4. the answer is that sentence verbatim, returned with its source number and offsets (`Quote`); a
+   list item is answered as "<the line that introduces its list>: <item>" (the quote stays the item).
 
-No candidate (no content word of the question in any sentence), or a best sentence the question
-makes clearly less likely (`MIN_LIFT`), is "not answerable".
+Not answerable: no candidate at all, or a best sentence whose cosine with the question is below
+MIN_COSINE (nothing in the sources is about it). The weights were chosen on three small shops' pages
+(30 questions) and checked on a fourth the code had never seen (docs/rag.md has the figures).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import anyio
+import numpy as np
+
 from tunelab.engine.types import Constraint
 from tunelab.rag.bm25 import tokenize
-from tunelab.tasks.ecommerce.prompts import quote_messages
+from tunelab.rag.embed import Embedder, shared_embedder
+from tunelab.tasks.ecommerce.prompts import asks_messages, quote_messages
 from tunelab.tasks.model import TaskModel
 
-CANDIDATES = 5
-MIN_LIFT = -0.5  # mean log-probability per token the question may take off the best sentence
+CANDIDATES = 5  # from each of BM25 and the embedding (5 and 8 chose the same answers on the shops' questions)
+MIN_COSINE = 0.35  # MiniLM: below it, no sentence of the sources is about the question
 MIN_WORDS = 3
+HEADING_MAX_WORDS = 6
+COSINE_WEIGHT = 8.0
+LEXICAL_WEIGHT = 0.5
+ASKED_WEIGHT = 1.0
 NO_NUMBER_PENALTY = 1.0
+_BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
 _QUANTITY = re.compile(r"\bhow (many|much|long|heavy|big|far|old|tall|wide|large|soon|fast)\b|\bweigh|\bcost|\bprice"
-                       r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b", re.I)
+                       r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b|\bcharge\b|\bfee\b", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -75,29 +93,60 @@ def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return _pieces(text, start, cut) + _pieces(text, cut, end)
 
 
+def _is_heading(text: str) -> bool:
+    """A short line that states nothing: no end punctuation, no "key: value", no number ("In the box",
+    "Care and replacement")."""
+    return (len(re.findall(r"\w+", text)) <= HEADING_MAX_WORDS and not re.search(r"[.!?:]$|:|\d", text))
+
+
 def candidate_spans(sources: Sequence[str]) -> list[Quote]:
-    """Every sentence of every source (at most MAX_SPAN_CHARS each), with its offsets."""
+    """Every sentence and list item of every source (at most MAX_SPAN_CHARS each), with its offsets;
+    headings (short lines that are not list items) left out."""
     spans = []
     for n, source in enumerate(sources, start=1):
         ends = [m.end() for m in _BOUNDARY.finditer(source)] + [len(source)]
         for start, end in zip([0] + ends, ends):
             for a, b in _pieces(source, start, end):
-                if len(re.findall(r"\w+", source[a:b])) >= MIN_WORDS:
+                words = len(re.findall(r"\w+", source[a:b]))
+                if _BULLET.match(source, a) and words or words >= MIN_WORDS and not _is_heading(source[a:b]):
                     spans.append(Quote(n, a, b, source[a:b]))
     return spans
 
 
 def _stem(word: str) -> str:
+    """A crude stem: "frames", "frame" -> "fram"; "charged", "charging", "charge" -> "charg"."""
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[:-len(suffix)]
-    return word
+            word = word[:-len(suffix)]
+            break
+    return word[:-1] if len(word) > 3 and word.endswith("e") else word
 
 
 # Words of how a question is put, not of what it is about (bm25s' English stopwords keep them).
 _ASKING = frozenset("how many much do does did doing done you your yours i me my we our us what which when where who "
                     "whom whose why can could would should will shall may might must is are was were be been have has "
                     "had there here any some get got please tell know want need".split())
+
+
+# What the answer to a kind of question is called in a page ("How heavy?" -> "Weight: 2.6 kg"): words
+# added to the question's BM25 query.
+_ANSWER_WORDS = [
+    (re.compile(r"\bhow heavy\b|\bweigh", re.I), "weight weighs"),
+    (re.compile(r"\bhow far\b", re.I), "range distance"),
+    (re.compile(r"\bhow (big|large|tall|wide)\b", re.I), "size dimensions"),
+    (re.compile(r"\bhow much\b.*\b(hold|fit)\b|\bcapacity\b", re.I), "capacity holds"),
+    (re.compile(r"\b(expire|expiry|run out|last)\b", re.I), "valid expires"),
+    (re.compile(r"\bhow much\b|\bcost|\bprice|\bcharge\b|\bfee\b|\bpay\b", re.I), "price costs EUR"),
+    (re.compile(r"\bwhere\b", re.I), "address located visit"),
+    (re.compile(r"\bmade of\b|\bmaterial", re.I), "material made"),
+    (re.compile(r"\b(come with|included|in the box)\b", re.I), "box includes included"),
+]
+
+
+def expand_question(question: str) -> str:
+    """`question` with the words its kind of answer is called by (see _ANSWER_WORDS)."""
+    extra = [words for pattern, words in _ANSWER_WORDS if pattern.search(question)]
+    return " ".join([question, *extra])
 
 
 def _words(text: str) -> list[str]:
@@ -120,38 +169,133 @@ def bm25_scores(question: str, spans: Sequence[Quote], k1: float = 1.2, b: float
     return out
 
 
+TITLE_MAX_CHARS = 80
+
+
+def _section(source: str, start: int) -> str:
+    """The heading line nearest above `start` in `source` ("Gift vouchers"), or ""."""
+    for line in reversed(source[:start].split("\n")[:-1]):
+        line = line.strip()
+        if line and _is_heading(line):
+            return line
+    return ""
+
+
+def _context(source: str, quote: Quote, title: str) -> str:
+    """`quote` as it is read: after its page's title and the heading of its section."""
+    section = _section(source, quote.start)
+    head = " > ".join(dict.fromkeys(p for p in (title, section) if p))
+    return f"{head}: {quote.text}" if head else quote.text
+
+
+def _title(source: str) -> str:
+    """A source's title, what each of its sentences is read with: its first line up to the first
+    sentence end, when that is short (a page's heading); else nothing."""
+    line = source.strip().split("\n", 1)[0]
+    end = _BOUNDARY.search(line)
+    title = (line[:end.start()] if end else line).strip()
+    return title if len(title) <= TITLE_MAX_CHARS else ""
+
+
+def list_lead(source: str, quote: Quote) -> str | None:
+    """The line that introduces the list `quote` is an item of: one ending in ":" ("Accepted payment
+    methods:") or a heading ("In the box"); None when it is no list item or a sentence comes before
+    its list."""
+    if not _BULLET.match(source, quote.start):
+        return None
+    for line in reversed(source[:quote.start].split("\n")):
+        line = line.strip()
+        if line and not _BULLET.match(line):
+            return line.rstrip(":") if line.endswith(":") or _is_heading(line) else None
+    return None
+
+
+def answer_text(sources: Sequence[str], quote: Quote) -> str:
+    """The answer built around `quote`: the sentence itself, or "<lead>: <item>" for a list item."""
+    item = _BULLET.sub("", quote.text, count=1) if _BULLET.match(quote.text) else quote.text
+    lead = list_lead(sources[quote.source - 1], quote)
+    return f"{lead}: {item}" if lead and lead != item else item
+
+
 @dataclass(frozen=True)
 class Grounded:
     quote: Quote | None  # None: not answerable from the sources
     candidates: list[tuple[Quote, float]]  # what was ranked, best first, with the ranking score
 
 
-async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
-                 candidates: int = CANDIDATES) -> Grounded:
-    """The sentence of `sources` that answers `question` (see the module's docstring)."""
-    spans = candidate_spans(sources)
-    lexical = bm25_scores(question, spans)
+def _pool(question: str, spans: list[Quote], lexical: list[float], cosine: np.ndarray | None,
+          candidates: int) -> list[int]:
+    """The best `candidates` spans by BM25 (with a hit) and by cosine, each with the one after it."""
     hits = sorted((i for i in range(len(spans)) if lexical[i] > 0), key=lambda i: -lexical[i])[:candidates]
-    if not hits:
-        return Grounded(None, [])
+    if cosine is not None:
+        hits += [int(i) for i in np.argsort(-cosine, kind="stable")[:candidates]]
+    hits = list(dict.fromkeys(hits))
     after = [i + 1 for i in hits if i + 1 < len(spans) and spans[i + 1].source == spans[i].source]
-    ranked = list(dict.fromkeys(hits + after))
+    return list(dict.fromkeys(hits + after))
+
+
+_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # (embedder, text) -> vector, least recent first
+VECTOR_CACHE = 8192  # sentences: a RAG collection's chunks come back question after question
+_VECTORS_LOCK = threading.Lock()
+
+
+def _embed(encoder: Embedder, texts: list[str]) -> np.ndarray:
+    """[len(texts), dim] unit rows, each text embedded once per process while it stays in the cache."""
+    with _VECTORS_LOCK:
+        missing = list(dict.fromkeys(t for t in texts if (encoder.name, t) not in _VECTORS))
+    fresh = encoder.embed(missing) if missing else []
+    with _VECTORS_LOCK:
+        for text, vector in zip(missing, fresh):
+            _VECTORS[(encoder.name, text)] = vector
+        rows = []
+        for text in texts:
+            _VECTORS.move_to_end((encoder.name, text))
+            rows.append(_VECTORS[(encoder.name, text)])
+        while len(_VECTORS) > VECTOR_CACHE:
+            _VECTORS.popitem(last=False)
+    return np.stack(rows)
+
+
+async def _asked_likelihood(model: TaskModel, question: str, passages: list[str]) -> list[float] | None:
+    """Each passage's mean log-probability per token of `question` as the reply to `asks_messages`
+    (None when the model cannot score: an upstream). One short prompt per passage, sent together so a
+    batching engine runs them as one batch."""
+    scores = await asyncio.gather(*(model.score(asks_messages(p), [question], mean=True) for p in passages))
+    return None if any(s is None for s in scores) else [s[0] for s in scores]
+
+
+async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
+                 candidates: int = CANDIDATES, embedder: Embedder | None | bool = None) -> Grounded:
+    """The sentence of `sources` that answers `question` (see the module's docstring). `embedder`:
+    None, the packaged MiniLM (loaded once per process); False, BM25 alone."""
+    spans = candidate_spans(sources)
+    titles = [_title(s) for s in sources]
+    read = [_context(sources[q.source - 1], q, titles[q.source - 1]) for q in spans]
+    lexical = bm25_scores(expand_question(question), [Quote(q.source, q.start, q.end, r) for q, r in zip(spans, read)])
+    cosine = None
+    if spans and embedder is not False:
+        encoder = embedder or await anyio.to_thread.run_sync(shared_embedder)
+        vectors = await anyio.to_thread.run_sync(lambda: _embed(encoder, [question] + read))
+        cosine = vectors[1:] @ vectors[0]
+    ranked = _pool(question, spans, lexical, cosine, candidates)
+    if not ranked:
+        return Grounded(None, [])
     pool = [spans[i] for i in ranked]
-    texts = [q.text for q in pool]
-    asked = await model.score(quote_messages(question, list(sources)), texts, mean=True)
+    asked = await _asked_likelihood(model, question, [read[i] for i in ranked])
     if asked is None:  # no likelihoods (an upstream): its pick under a choice constraint
+        texts = tuple(dict.fromkeys(q.text for q in pool))
         written = await model.complete(quote_messages(question, list(sources)), max_tokens=256,
-                                       constraint=Constraint(kind="choice", choices=tuple(dict.fromkeys(texts))))
+                                       constraint=Constraint(kind="choice", choices=texts))
         chosen = next((q for q in pool if q.text == written.strip()), pool[0])
         return Grounded(chosen, [(q, float(q is chosen)) for q in pool])
-    unasked = await model.score(quote_messages("", list(sources)), texts, mean=True)
-    pmi = [a - u for a, u in zip(asked, unasked)]
-    # The ranking: the question's lift of each sentence, BM25 scaled to 0..1, and the answer type.
-    top_lex = max(lexical[i] for i in ranked)
+    # The ranking: the question's likelihood, the embedding's cosine, BM25 scaled to 0..1, the answer type.
+    top_lex = max(lexical[i] for i in ranked) or 1.0
     quantity = bool(_QUANTITY.search(question))
-    score = [p + lexical[i] / top_lex - (NO_NUMBER_PENALTY if quantity and not _new_numbers(spans[i].text, question)
-                                          else 0.0) for p, i in zip(pmi, ranked)]
+    score = [ASKED_WEIGHT * a + LEXICAL_WEIGHT * lexical[i] / top_lex
+             + (COSINE_WEIGHT * float(cosine[i]) if cosine is not None else 0.0)
+             - (NO_NUMBER_PENALTY if quantity and not _new_numbers(spans[i].text, question) else 0.0)
+             for a, i in zip(asked, ranked)]
     order = sorted(range(len(pool)), key=lambda j: -score[j])
     best = order[0]
-    quote = pool[best] if pmi[best] > MIN_LIFT else None
-    return Grounded(quote, [(pool[j], score[j]) for j in order])
+    about = cosine is None or float(cosine[ranked[best]]) >= MIN_COSINE
+    return Grounded(pool[best] if about else None, [(pool[j], score[j]) for j in order])

@@ -2,7 +2,9 @@
 long ones split; BM25 over crude stems; on the tiny model through a real engine the answer is a
 candidate sentence copied verbatim with its source cited, a question that shares no word with the
 sources is not answerable without asking the model, and "auto" picks grounded for a small local
-model; a model that cannot score picks under a choice constraint over the candidates."""
+model; a model that cannot score picks under a choice constraint over the candidates; list items are
+answers (with the line that introduces their list), headings are not; the ranking reads each sentence
+under its page title and section heading."""
 
 from __future__ import annotations
 
@@ -10,7 +12,15 @@ import pytest
 from ecommerce_task_helpers import engine_model, run
 
 from tunelab.rag.cited_qa import answer_question, resolve_mode
-from tunelab.rag.grounded_qa import MAX_SPAN_CHARS, bm25_scores, candidate_spans, ground
+from tunelab.rag.grounded_qa import (
+    MAX_SPAN_CHARS,
+    _stem,
+    answer_text,
+    bm25_scores,
+    candidate_spans,
+    expand_question,
+    ground,
+)
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
 
 SOURCES = ["Returns.\nYou can return any unused item within 45 days of delivery. Sale items cannot be returned.",
@@ -77,3 +87,52 @@ def test_a_model_that_cannot_score_picks_under_a_choice_constraint():
     assert a.answerable and a.answer == model.offered[-1] and set(model.offered) <= {s.text for s in candidate_spans(SOURCES)}
     with pytest.raises(ValueError, match="not one of"):
         resolve_mode(model, "creative")
+
+
+PAGE = ("Payment Options\n\nAccepted payment methods:\n- iDEAL\n- PayPal\n- Klarna: pay in 30 days\n\n"
+        "In the box\n- 1 cast iron skillet\n\nGift vouchers\nThey are valid for 3 years from the date of purchase.")
+
+
+def test_list_items_are_candidates_headings_are_not_and_items_answer_with_their_lead():
+    spans = candidate_spans([PAGE])
+    texts = [s.text for s in spans]
+    assert "- PayPal" in texts and "- iDEAL" in texts  # a one-word list item is an answer
+    assert "Payment Options" not in texts and "In the box" not in texts and "Gift vouchers" not in texts
+    paypal = spans[texts.index("- PayPal")]
+    assert answer_text([PAGE], paypal) == "Accepted payment methods: PayPal"
+    assert answer_text([PAGE], spans[texts.index("- 1 cast iron skillet")]) == "In the box: 1 cast iron skillet"
+    told = "We ship every day.\n- Express: 8.90 EUR"
+    assert answer_text([told], candidate_spans([told])[-1]) == "Express: 8.90 EUR"  # a sentence is no lead
+    vouchers = spans[-1]
+    assert answer_text([PAGE], vouchers) == vouchers.text and PAGE[vouchers.start:vouchers.end] == vouchers.text
+
+
+def test_stems_and_answer_words():
+    assert _stem("frames") == _stem("frame") and _stem("charged") == _stem("charging") == _stem("charge")
+    assert _stem("boxes") == _stem("box")
+    assert "weight" in expand_question("How heavy is the pan?") and "range" in expand_question("How far can it go?")
+    assert expand_question("Which colour is it?") == "Which colour is it?"
+
+
+class FixedScores:
+    """A model whose query likelihood of the question is fixed per passage (by a word in it)."""
+
+    def __init__(self, by_word: dict[str, float]) -> None:
+        self.by_word, self.asked = by_word, []
+
+    async def score(self, messages, options, *, mean=False):
+        passage = messages[-1]["content"]
+        self.asked.append(passage)
+        return [next((v for w, v in self.by_word.items() if w in passage), -5.0)]
+
+    async def complete(self, messages, *, max_tokens=256, constraint=None, **kw):
+        raise AssertionError("a model that scores is never asked to write")
+
+
+def test_the_ranking_adds_query_likelihood_cosine_and_bm25_and_reads_each_sentence_with_its_section():
+    model = FixedScores({"3 years": -1.0, "PayPal": -4.0})
+    found = run(ground(model, "When does my gift voucher run out?", [PAGE], embedder=False))  # BM25 alone
+    assert found.quote is not None and "3 years" in found.quote.text
+    scores = [s for _, s in found.candidates]
+    assert scores == sorted(scores, reverse=True) and len(found.candidates) == len(model.asked)
+    assert any(p.startswith("Passage: Payment Options > Gift vouchers: They are valid") for p in model.asked)

@@ -75,6 +75,13 @@ def quote_messages(question: str, sources: list[str]) -> list[dict]:
                  f"\n\nSources:\n{numbered}{ask}")
 
 
+def asks_messages(passage: str) -> list[dict]:
+    """Grounded QA's reranking prompt: a passage, then "write the question it answers"; the question's
+    likelihood as the reply says how well the passage answers it (query likelihood, as in UPR: Sachan
+    et al., 2022). No system prompt: the same for every model."""
+    return [{"role": "user", "content": f"Passage: {passage}\n\nWrite a question that this passage answers."}]
+
+
 # --- SFT examples ---------------------------------------------------------------------------------
 
 def _example(messages: list[dict], reply: str) -> dict:
