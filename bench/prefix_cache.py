@@ -79,12 +79,14 @@ def main() -> None:
     args = ap.parse_args()
 
     from tunelab.models.loader import load_model
+    from tunelab.models.quiet import quiet_libraries
     from tunelab.settings import Settings
     from tunelab.store import Store
     from tunelab.tasks.ecommerce.category_index import CategoryIndex
     from tunelab.tasks.ecommerce.datasets import load_products, packaged_taxonomy, sample_path
     from tunelab.tasks.local import inference_dtype
 
+    quiet_libraries()  # bitsandbytes' notice about an optional CPU kernel package
     settings = Settings(home=args.home) if args.home else Settings()
     store = Store(settings)
     taxonomy = packaged_taxonomy()
