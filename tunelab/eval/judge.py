@@ -39,9 +39,11 @@ DEFAULT_RUBRICS = {
         "missing; 1: wrong, invented or not usable."
     ),
     "qa": (
-        "Judge the answer to the shopper's question against the review snippets and the reference answer. "
-        "5: correct, grounded in the snippets, and it says when the snippets do not answer; 4: correct but "
-        "incomplete; 3: partly correct; 2: mostly wrong or unsupported; 1: wrong or invented."
+        "Judge the answer to the shopper's question against the review snippets it cites and the reference "
+        "answer; faithfulness first: a claim no cited snippet states is unsupported, however plausible. 5: correct "
+        "and every claim is stated in the snippets it cites (or it rightly says the snippets do not answer); "
+        "4: supported but incomplete; 3: partly supported; 2: mostly unsupported or wrong; 1: invented, or "
+        "cites snippets that say nothing about it."
     ),
 }
 GENERIC_RUBRIC = "Judge how well the output fulfils the task compared with the reference. 5: as good as the reference; 1: wrong."

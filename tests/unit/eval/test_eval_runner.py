@@ -282,6 +282,12 @@ def test_qa_metrics_and_judge_recomputed(settings, store, models, tmp_path):
         assert all(v["score"] in range(1, 6) and v["error"] is None for v in verdicts)
         assert m["judge"] == pytest.approx(np.mean([v["score"] for v in verdicts])) and m["judge_invalid"] == 0
     assert result.params["judge_model"] == "tiny" and "review snippets" in result.params["judge_rubric"]
+    assert "faithfulness first" in result.params["judge_rubric"]
+    qa = get_task("qa")
+    ex = qa.load_examples(config)[0]
+    _, reference, _ = qa.judge_view(ex, {"text": "answerable: x", "citations": [1, 99]})
+    assert f"[1] {ex.record.review_snippets[0]}" in reference and "[99]" not in reference  # cited, in range
+    assert "(none)" in qa.judge_view(ex, {"text": "unanswerable: x", "citations": []})[1]
     assert set(result.breakdowns["answerability"]["labels"]) == {"answerable", "unanswerable"}
 
 

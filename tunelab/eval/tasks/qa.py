@@ -166,4 +166,12 @@ def score(examples: list[Example], outputs: dict[str, list[dict]], ctx: Context)
 
 
 def judge_view(example: Example, output: dict[str, Any]) -> tuple[str, str, str]:
-    return example.input, example.reference_text, output.get("text") or ""
+    """The judge sees the question with every snippet, and as the reference the reference answer and
+    the snippets the answer cites: whether each claim is in a cited snippet (faithfulness) is what
+    the qa rubric grades first."""
+    snippets = list(getattr(example.record, "review_snippets", None) or [])
+    cited = [f"[{c}] {snippets[c - 1]}" for c in output.get("citations") or []
+             if isinstance(c, int) and 1 <= c <= len(snippets)]
+    reference = (f"Reference answer: {example.reference_text}\n"
+                 f"Snippets the candidate cites:\n{chr(10).join(cited) if cited else '(none)'}")
+    return example.input, reference, output.get("text") or ""
