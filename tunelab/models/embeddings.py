@@ -138,3 +138,16 @@ def sentence_embedder(name_or_folder: str | Path | None = None, *, device: str =
     dimension = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
         else model.get_sentence_embedding_dimension()
     return SentenceEmbedder(name=name, dimension=int(dimension), model=model, batch_size=batch_size)
+
+
+_SHARED: list[SentenceEmbedder] = []
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_sentence_embedder() -> SentenceEmbedder:
+    """The packaged all-MiniLM-L6-v2, loaded once per process and shared: the category index, the knn
+    catalogue, grounded QA and the server's /v1/embeddings read with the same copy."""
+    with _SHARED_LOCK:
+        if not _SHARED:
+            _SHARED.append(sentence_embedder())
+        return _SHARED[0]

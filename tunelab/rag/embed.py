@@ -6,7 +6,6 @@ sentence-transformers model by folder or name."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -28,18 +27,6 @@ def load_embedder(name_or_folder: str | None = None) -> Embedder:
     """The sentence-transformers model `name_or_folder` (None: the packaged all-MiniLM-L6-v2)."""
 
     return sentence_embedder(name_or_folder)
-
-
-_SHARED: list[Embedder] = []
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_embedder() -> Embedder:
-    """The packaged all-MiniLM-L6-v2, loaded once per process (grounded QA reads sentences with it)."""
-    with _SHARED_LOCK:
-        if not _SHARED:
-            _SHARED.append(sentence_embedder())
-        return _SHARED[0]
 
 
 def embed_texts(embedder: Embedder, texts: Sequence[str], *, batch_size: int = 32, progress: bool = True,

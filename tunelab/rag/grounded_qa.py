@@ -5,9 +5,10 @@ answer is a sentence of the sources, chosen, not generated:
 1. every source is cut into sentences and list items (`candidate_spans`, with character offsets); a
    line of fewer than three words that is not a list item (a heading) is never a candidate, a list
    item of one word ("- PayPal") is;
-2. each candidate is read with its source's first line (a page's title: "Cast Iron Skillet" makes
-   "- Weight: 2.6 kg" the skillet's weight) and found two ways: BM25 over its words (cut to a crude
-   stem, so "weigh" finds "weighs") and, with an embedder (the packaged MiniLM by default), by the
+2. each candidate is read under its source's title and its section's heading (`_context`: "Cast Iron
+   Skillet > Specifications" makes "- Weight: 2.6 kg" the skillet's weight) and found two ways: BM25 over its words (cut to a crude
+   stem, so "weigh" finds "weighs"; the question's words plus what its kind of answer is called,
+   `expand_question`) and, with an embedder (the packaged MiniLM by default), by the
    cosine of its embedding with the question's ("how heavy" finds "Weight", "run out" finds "valid
    for"); the `candidates` best of each, each with the sentence after it in its source (the fact
    often follows the sentence that names the subject), make the pool;
@@ -41,8 +42,9 @@ import anyio
 import numpy as np
 
 from tunelab.engine.types import Constraint
+from tunelab.models.embeddings import shared_sentence_embedder
 from tunelab.rag.bm25 import tokenize
-from tunelab.rag.embed import Embedder, shared_embedder
+from tunelab.rag.embed import Embedder
 from tunelab.tasks.ecommerce.prompts import asks_messages, quote_messages
 from tunelab.tasks.model import TaskModel
 
@@ -58,13 +60,13 @@ _BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
 _QUANTITY = re.compile(r"\bhow (many|much|long|heavy|big|far|old|tall|wide|large|soon|fast)\b|\bweigh|\bcost|\bprice"
                        r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b|\bcharge\b|\bfee\b", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+MAX_SPAN_CHARS = 400  # a longer "sentence" (a table row, a run-on list) is cut at ; and ,
+_BOUNDARY = re.compile(r"[.!?]+(?=\s|$)|\n")  # a sentence ends at . ! ? before a space, or a line ends
 
 
 def _new_numbers(text: str, question: str) -> bool:
     """Whether `text` holds a number the question does not (an answer to "how much", not a model name)."""
     return bool(set(_NUMBER.findall(text)) - set(_NUMBER.findall(question)))
-MAX_SPAN_CHARS = 400  # a longer "sentence" (a table row, a run-on list) is cut at ; and ,
-_BOUNDARY = re.compile(r"[.!?]+(?=\s|$)|\n")  # a sentence ends at . ! ? before a space, or a line ends
 
 
 @dataclass(frozen=True)
@@ -172,13 +174,14 @@ def bm25_scores(question: str, spans: Sequence[Quote], k1: float = 1.2, b: float
 TITLE_MAX_CHARS = 80
 
 
+def _lines_above(source: str, start: int) -> list[str]:
+    """The non-blank lines of `source` before the line `start` is on, nearest first, stripped."""
+    return [line.strip() for line in reversed(source[:start].split("\n")[:-1]) if line.strip()]
+
+
 def _section(source: str, start: int) -> str:
     """The heading line nearest above `start` in `source` ("Gift vouchers"), or ""."""
-    for line in reversed(source[:start].split("\n")[:-1]):
-        line = line.strip()
-        if line and _is_heading(line):
-            return line
-    return ""
+    return next((line for line in _lines_above(source, start) if _is_heading(line)), "")
 
 
 def _context(source: str, quote: Quote, title: str) -> str:
@@ -203,11 +206,8 @@ def list_lead(source: str, quote: Quote) -> str | None:
     its list."""
     if not _BULLET.match(source, quote.start):
         return None
-    for line in reversed(source[:quote.start].split("\n")):
-        line = line.strip()
-        if line and not _BULLET.match(line):
-            return line.rstrip(":") if line.endswith(":") or _is_heading(line) else None
-    return None
+    line = next((line for line in _lines_above(source, quote.start) if not _BULLET.match(line)), None)
+    return line.rstrip(":") if line and (line.endswith(":") or _is_heading(line)) else None
 
 
 def answer_text(sources: Sequence[str], quote: Quote) -> str:
@@ -223,8 +223,7 @@ class Grounded:
     candidates: list[tuple[Quote, float]]  # what was ranked, best first, with the ranking score
 
 
-def _pool(question: str, spans: list[Quote], lexical: list[float], cosine: np.ndarray | None,
-          candidates: int) -> list[int]:
+def _pool(spans: list[Quote], lexical: list[float], cosine: np.ndarray | None, candidates: int) -> list[int]:
     """The best `candidates` spans by BM25 (with a hit) and by cosine, each with the one after it."""
     hits = sorted((i for i in range(len(spans)) if lexical[i] > 0), key=lambda i: -lexical[i])[:candidates]
     if cosine is not None:
@@ -274,10 +273,10 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
     lexical = bm25_scores(expand_question(question), [Quote(q.source, q.start, q.end, r) for q, r in zip(spans, read)])
     cosine = None
     if spans and embedder is not False:
-        encoder = embedder or await anyio.to_thread.run_sync(shared_embedder)
+        encoder = embedder or await anyio.to_thread.run_sync(shared_sentence_embedder)
         vectors = await anyio.to_thread.run_sync(lambda: _embed(encoder, [question] + read))
         cosine = vectors[1:] @ vectors[0]
-    ranked = _pool(question, spans, lexical, cosine, candidates)
+    ranked = _pool(spans, lexical, cosine, candidates)
     if not ranked:
         return Grounded(None, [])
     pool = [spans[i] for i in ranked]

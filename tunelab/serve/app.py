@@ -40,7 +40,7 @@ from tunelab.engine.sequential import SequentialEngine
 from tunelab.engine.types import GenerationEngine
 from tunelab.jobs.service import JobService
 from tunelab.jobs.worker import start_embedded
-from tunelab.models.embeddings import sentence_embedder
+from tunelab.models.embeddings import shared_sentence_embedder
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
 from tunelab.serve.access import AccessMiddleware
@@ -165,7 +165,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
 def _load_embedder() -> EmbeddingService | None:
 
     try:
-        return EmbeddingService(sentence_embedder())
+        return EmbeddingService(shared_sentence_embedder())
     except (ModelError, ImportError, OSError) as exc:
         log.warning("no embedding model, /v1/embeddings is off: %s", exc)
         return None

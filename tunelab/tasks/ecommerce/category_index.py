@@ -16,7 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
-from tunelab.models.embeddings import sentence_embedder
+from tunelab.models.embeddings import shared_sentence_embedder
 from tunelab.tasks.ecommerce.taxonomy import Taxonomy
 
 
@@ -42,14 +42,14 @@ def cache_slug(text: str) -> str:
 class CategoryIndex:
     """Embedding index over a taxonomy's category paths.
 
-    embedder: default the packaged all-MiniLM-L6-v2 (`sentence_embedder()`), loaded here.
+    embedder: default the packaged all-MiniLM-L6-v2 (`shared_sentence_embedder()`: one copy per process).
     cache_dir: where the matrix is kept between runs (e.g. settings.home / "cache"); None: not kept."""
 
     def __init__(self, taxonomy: Taxonomy, embedder: Embedder | None = None, *,
                  cache_dir: str | Path | None = None) -> None:
         if embedder is None:
 
-            embedder = sentence_embedder()
+            embedder = shared_sentence_embedder()
         self.taxonomy, self.embedder = taxonomy, embedder
         categories = list(taxonomy)
         self.ids = np.array([c.id for c in categories], dtype=np.int64)  # row i of the matrix is ids[i]

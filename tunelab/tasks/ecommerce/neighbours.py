@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tunelab.models.embeddings import sentence_embedder
+from tunelab.models.embeddings import shared_sentence_embedder
 from tunelab.tasks.ecommerce.category_index import Embedder, cache_slug, cached_matrix, embed_rows
 from tunelab.tasks.ecommerce.datasets import load_products, load_sample_products
 from tunelab.tasks.ecommerce.datasets.records import Product
@@ -44,7 +44,7 @@ class ProductNeighbours:
         if unlabelled is not None:
             raise ValueError(f"Product {unlabelled!r} of {source} has no category_id: every catalogue product "
                              "needs its category to vote for.")
-        self.embedder = embedder if embedder is not None else sentence_embedder()
+        self.embedder = embedder if embedder is not None else shared_sentence_embedder()
         self.source, self.neighbours = source, neighbours
         self.product_ids = [p.id for p in products]
         self.texts = [p.text() for p in products]
