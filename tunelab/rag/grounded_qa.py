@@ -17,9 +17,12 @@ answer is a sentence of the sources, chosen, not generated:
    of the question as the reply to "write the question this passage answers": `asks_messages`, the
    way classification ranks categories by likelihood, but asking which sentence makes the question
    likely, so every candidate is scored on the same text), COSINE_WEIGHT times the cosine and
-   LEXICAL_WEIGHT times BM25 scaled to 0..1. A question that asks for a quantity ("how many", "how
-   much", "weigh", "cost", ...) lowers every sentence that holds no number of its own. A model that
-   cannot score (an upstream) picks one under a choice constraint over the pool instead;
+   LEXICAL_WEIGHT times BM25 scaled to 0..1. What the question asks for (`answer_types`) moves it: a
+   question that asks for a quantity ("how many", "how much", "weigh", "cost", ...) lowers every
+   sentence that holds no number of its own, one that asks for a kind of value (a duration, a price, a
+   weight, a time of day) raises every sentence that states one, and a sentence that is itself a
+   question (an FAQ's) is never the answer (the one after it is in the pool). A model that cannot
+   score (an upstream) picks one under a choice constraint over the pool instead;
 4. the answer is that sentence verbatim, returned with its source number and offsets (`Quote`); a
    list item is answered as "<the line that introduces its list>: <item>" (the quote stays the item).
 
@@ -43,6 +46,7 @@ import numpy as np
 
 from tunelab.engine.types import Constraint
 from tunelab.models.embeddings import shared_sentence_embedder
+from tunelab.rag.answer_types import answer_units, asks_quantity, expand_question, has_unit, new_numbers
 from tunelab.rag.bm25 import tokenize
 from tunelab.rag.embed import Embedder
 from tunelab.tasks.ecommerce.prompts import asks_messages, quote_messages
@@ -53,20 +57,18 @@ MIN_COSINE = 0.35  # MiniLM: below it, no sentence of the sources is about the q
 MIN_WORDS = 3
 HEADING_MAX_WORDS = 6
 COSINE_WEIGHT = 8.0
-LEXICAL_WEIGHT = 0.5
+LEXICAL_WEIGHT = 1.0
 ASKED_WEIGHT = 1.0
 NO_NUMBER_PENALTY = 1.0
+ASKS_BACK_PENALTY = 100.0  # a sentence that is itself a question (an FAQ's) is no answer: the one after it is
+UNIT_WEIGHT = 1.0  # a sentence that states the kind of value asked for (a duration for "how long")
 _BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
-_QUANTITY = re.compile(r"\bhow (many|much|long|heavy|big|far|old|tall|wide|large|soon|fast)\b|\bweigh|\bcost|\bprice"
-                       r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b|\bcharge\b|\bfee\b", re.I)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 MAX_SPAN_CHARS = 400  # a longer "sentence" (a table row, a run-on list) is cut at ; and ,
 _BOUNDARY = re.compile(r"[.!?]+(?=\s|$)|\n")  # a sentence ends at . ! ? before a space, or a line ends
-
-
-def _new_numbers(text: str, question: str) -> bool:
-    """Whether `text` holds a number the question does not (an answer to "how much", not a model name)."""
-    return bool(set(_NUMBER.findall(text)) - set(_NUMBER.findall(question)))
+# ... but not at the dot of an abbreviation: "10 a.m. - 6 p.m.", "e.g. a kettle", "approx. 2 kg", "No. 5";
+# one of single letters ("p.m.") still ends a sentence when a capital follows ("8 p.m. Closed on Sundays")
+_ABBREVIATION = re.compile(r"\b(?:[Ee]\.g|[Ii]\.e|[Aa]pprox|[Ii]ncl|[Ee]xcl|vs|Mr|Mrs|Ms|Dr|St)\.(?!\w)"
+                           r"|\b(?:No|Nr|no)\.(?=\s*\d)|(?:\b[A-Za-z]\.)+(?!\s+[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -101,12 +103,20 @@ def _is_heading(text: str) -> bool:
     return (len(re.findall(r"\w+", text)) <= HEADING_MAX_WORDS and not re.search(r"[.!?:]$|:|\d", text))
 
 
+def _sentence_ends(source: str) -> list[int]:
+    """Where the sentences of `source` end: after . ! ? and a space, or at a line's end; not after the
+    dot of an abbreviation ("a.m.") unless a line ends there."""
+    abbreviations = {m.end() for m in _ABBREVIATION.finditer(source)}
+    return [m.end() for m in _BOUNDARY.finditer(source)
+            if m.group() == "\n" or m.end() not in abbreviations or source.startswith("\n", m.end())]
+
+
 def candidate_spans(sources: Sequence[str]) -> list[Quote]:
     """Every sentence and list item of every source (at most MAX_SPAN_CHARS each), with its offsets;
     headings (short lines that are not list items) left out."""
     spans = []
     for n, source in enumerate(sources, start=1):
-        ends = [m.end() for m in _BOUNDARY.finditer(source)] + [len(source)]
+        ends = _sentence_ends(source) + [len(source)]
         for start, end in zip([0] + ends, ends):
             for a, b in _pieces(source, start, end):
                 words = len(re.findall(r"\w+", source[a:b]))
@@ -128,27 +138,6 @@ def _stem(word: str) -> str:
 _ASKING = frozenset("how many much do does did doing done you your yours i me my we our us what which when where who "
                     "whom whose why can could would should will shall may might must is are was were be been have has "
                     "had there here any some get got please tell know want need".split())
-
-
-# What the answer to a kind of question is called in a page ("How heavy?" -> "Weight: 2.6 kg"): words
-# added to the question's BM25 query.
-_ANSWER_WORDS = [
-    (re.compile(r"\bhow heavy\b|\bweigh", re.I), "weight weighs"),
-    (re.compile(r"\bhow far\b", re.I), "range distance"),
-    (re.compile(r"\bhow (big|large|tall|wide)\b", re.I), "size dimensions"),
-    (re.compile(r"\bhow much\b.*\b(hold|fit)\b|\bcapacity\b", re.I), "capacity holds"),
-    (re.compile(r"\b(expire|expiry|run out|last)\b", re.I), "valid expires"),
-    (re.compile(r"\bhow much\b|\bcost|\bprice|\bcharge\b|\bfee\b|\bpay\b", re.I), "price costs EUR"),
-    (re.compile(r"\bwhere\b", re.I), "address located visit"),
-    (re.compile(r"\bmade of\b|\bmaterial", re.I), "material made"),
-    (re.compile(r"\b(come with|included|in the box)\b", re.I), "box includes included"),
-]
-
-
-def expand_question(question: str) -> str:
-    """`question` with the words its kind of answer is called by (see _ANSWER_WORDS)."""
-    extra = [words for pattern, words in _ANSWER_WORDS if pattern.search(question)]
-    return " ".join([question, *extra])
 
 
 def _words(text: str) -> list[str]:
@@ -181,7 +170,7 @@ def _lines_above(source: str, start: int) -> list[str]:
 
 def _section(source: str, start: int) -> str:
     """The heading line nearest above `start` in `source` ("Gift vouchers"), or ""."""
-    return next((line for line in _lines_above(source, start) if _is_heading(line)), "")
+    return next((line for line in _lines_above(source, start) if _is_heading(line) and not _BULLET.match(line)), "")
 
 
 def _context(source: str, quote: Quote, title: str) -> str:
@@ -289,10 +278,12 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
         return Grounded(chosen, [(q, float(q is chosen)) for q in pool])
     # The ranking: the question's likelihood, the embedding's cosine, BM25 scaled to 0..1, the answer type.
     top_lex = max(lexical[i] for i in ranked) or 1.0
-    quantity = bool(_QUANTITY.search(question))
+    quantity, units = asks_quantity(question), answer_units(question)
     score = [ASKED_WEIGHT * a + LEXICAL_WEIGHT * lexical[i] / top_lex
              + (COSINE_WEIGHT * float(cosine[i]) if cosine is not None else 0.0)
-             - (NO_NUMBER_PENALTY if quantity and not _new_numbers(spans[i].text, question) else 0.0)
+             - (NO_NUMBER_PENALTY if quantity and not new_numbers(spans[i].text, question) else 0.0)
+             + (UNIT_WEIGHT if units and has_unit(spans[i].text, units) else 0.0)
+             - (ASKS_BACK_PENALTY if spans[i].text.endswith("?") else 0.0)
              for a, i in zip(asked, ranked)]
     order = sorted(range(len(pool)), key=lambda j: -score[j])
     best = order[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from ecommerce_task_helpers import engine_model, run
 
+from tunelab.rag.answer_types import answer_units, expand_question, has_unit
 from tunelab.rag.cited_qa import answer_question, resolve_mode
 from tunelab.rag.grounded_qa import (
     MAX_SPAN_CHARS,
@@ -18,7 +19,6 @@ from tunelab.rag.grounded_qa import (
     answer_text,
     bm25_scores,
     candidate_spans,
-    expand_question,
     ground,
 )
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
@@ -136,3 +136,27 @@ def test_the_ranking_adds_query_likelihood_cosine_and_bm25_and_reads_each_senten
     scores = [s for _, s in found.candidates]
     assert scores == sorted(scores, reverse=True) and len(found.candidates) == len(model.asked)
     assert any(p.startswith("Passage: Payment Options > Gift vouchers: They are valid") for p in model.asked)
+
+
+def test_a_sentence_does_not_end_at_an_abbreviation():
+    texts = [s.text for s in candidate_spans(["Hours\n- Saturday: 10 a.m. - 6 p.m.\n- Weekdays: 8 a.m. to 8 p.m. "
+                                              "Closed on Sundays. Weighs approx. 2 kg. We ship e.g. to Spain."])]
+    assert texts == ["- Saturday: 10 a.m. - 6 p.m.", "- Weekdays: 8 a.m. to 8 p.m.", "Closed on Sundays.",
+                     "Weighs approx. 2 kg.", "We ship e.g. to Spain."]
+
+
+def test_what_a_question_asks_for():
+    assert answer_units("How long do I have to send it back?") == ["duration"]
+    assert "money" in answer_units("What does express delivery cost?") and answer_units("Is it dishwasher safe?") == []
+    assert has_unit("You can return it within 30 days.", ["duration"]) and not has_unit("A 4.95 EUR fee.", ["duration"])
+    assert has_unit("Express: 8.90 EUR", ["money"]) and has_unit("Open 9:00 to 17:00", ["clock"])
+    assert not has_unit("Blade length: 20 cm", ["weight"]) and has_unit("Weight: 1.35 kg", ["weight"])
+    assert "return" in expand_question("Can I send it back?")
+
+
+def test_the_kind_of_value_asked_for_moves_the_ranking_and_a_question_is_never_the_answer():
+    faq = ("FAQ\n\nHow long do returns take?\nOur team handles returns with care and a 4.95 EUR fee.\n"
+           "Refunds reach you within 5 working days.")
+    model = FixedScores({"How long do returns": 0.0, "care": -1.0, "Refunds": -1.5})
+    found = run(ground(model, "How long do returns take?", [faq], embedder=False))
+    assert found.quote is not None and found.quote.text == "Refunds reach you within 5 working days."

@@ -1,0 +1,91 @@
+"""What a shopper's question asks for, read off its words, for grounded QA (`grounded_qa.py`).
+
+- `expand_question`: the question plus the words a shop's pages use for what it asks ("how heavy" ->
+  "weight", "send it back" -> "return"), for BM25;
+- `asks_quantity` / `new_numbers`: a question that asks "how many", "how much", "when" ... is answered
+  by a sentence that holds a number the question does not;
+- `answer_units` / `has_unit`: the kind of value it asks for (a duration, a price, a weight, a time of
+  day ...) and whether a sentence states one ("How long do I have to send it back?" is answered by
+  "30 days", not by "a 4.95 EUR fee").
+"""
+
+from __future__ import annotations
+
+import re
+
+_QUANTITY = re.compile(r"\bhow (many|much|long|heavy|big|far|old|tall|wide|large|soon|fast)\b|\bweigh|\bcost|\bprice"
+                        r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b|\bcharge\b|\bfee\b", re.I)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def new_numbers(text: str, question: str) -> bool:
+    """Whether `text` holds a number the question does not (an answer to "how much", not a model name)."""
+    return bool(set(_NUMBER.findall(text)) - set(_NUMBER.findall(question)))
+
+
+def asks_quantity(question: str) -> bool:
+    """Whether `question` asks how many, how much, how long, when ... (a number answers it)."""
+    return bool(_QUANTITY.search(question))
+
+
+# What the answer to a kind of question is called in a page ("How heavy?" -> "Weight: 2.6 kg"): words
+# added to the question's BM25 query.
+_ANSWER_WORDS = [
+    (re.compile(r"\bhow heavy\b|\bweigh", re.I), "weight weighs"),
+    (re.compile(r"\bhow far\b", re.I), "range distance"),
+    (re.compile(r"\bhow (big|large|tall|wide)\b", re.I), "size dimensions"),
+    (re.compile(r"\bhow much\b.*\b(hold|fit)\b|\bcapacity\b", re.I), "capacity holds"),
+    (re.compile(r"\b(expire|expiry|run out|last)\b", re.I), "valid expires"),
+    (re.compile(r"\bhow much\b|\bcost|\bprice|\bcharge\b|\bfee\b|\bpay\b", re.I), "price costs EUR"),
+    (re.compile(r"\bwhere\b", re.I), "address located visit"),
+    (re.compile(r"\bmade of\b|\bmaterial", re.I), "material made"),
+    (re.compile(r"\b(come with|included|in the box)\b", re.I), "box includes included"),
+    # how shoppers say it, and what a shop's pages call it
+    (re.compile(r"\bsend (?:\w+ )?back\b|\bchange (?:my|your) mind\b|\bbring (?:\w+ )?back\b", re.I), "return returns"),
+    (re.compile(r"\bhow long\b.*\b(return|send|keep|wait|take|arrive|deliver|cover|guarantee|warrant)", re.I),
+     "days weeks months years"),
+    (re.compile(r"\b(split|spread|instal+ments?|pay later|in parts|monthly)\b", re.I),
+     "instalments installments klarna afterpay affirm later"),
+    (re.compile(r"\btomorrow\b|\bnext day\b|\bquick(ly|est)?\b|\bfast(er|est)?\b", re.I), "express next-day"),
+    (re.compile(r"\b(broke|broken|break|breaks|snap|snaps|snapped|crack|cracked|smash|faulty|stops? working)\b", re.I),
+     "warranty guarantee breakage damage defects"),
+    (re.compile(r"\b(ring|call|phone|reach) (you|us|support)\b|\bopen\b|\bclose\b", re.I), "hours opening phone"),
+    (re.compile(r"\b(recharge|keep going|run time|battery)\b", re.I), "battery life run time runtime"),
+    (re.compile(r"\b(save|discount|cheaper|off)\b", re.I), "off discount save"),
+]
+
+
+def expand_question(question: str) -> str:
+    """`question` with the words its kind of answer is called by (see _ANSWER_WORDS)."""
+    extra = [words for pattern, words in _ANSWER_WORDS if pattern.search(question)]
+    return " ".join([question, *extra])
+
+# The kinds of value a question asks for: (what the question says, what a sentence that states one holds).
+_UNITS = {
+    "duration": (r"\bhow long\b(?!.*\b(?:blade|cable|cord|bed|is the|are the)\b)|\bhow soon\b|\b(?:expire|run out)\b"
+                 r"|\bhow many (?:days|weeks|months|years|hours|minutes)\b|\bkeep going\b",
+                 r"\d+(?:[.,]\d+)?\s*(?:[-–]\s*\d+\s*)?(?:working |business |full )?"
+                 r"(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b"),
+    "money": (r"\bhow much\b.*\b(?:cost|pay|charge|spend|price|be)\b|\bcost|\bprice|\bcharge\b|\bfee\b|\bhow much is\b"
+              r"|\bspend\b",
+              r"[$€£]\s?\d|\d\s?(?:EUR|USD|GBP|CHF|CAD|AUD|kr)\b|\d\s?[€£]|\bfree\b"),
+    "weight": (r"\bhow heavy\b|\bweigh|\bheaviest\b", r"\d\s?(?:kg|g|lbs?|pounds|oz)\b"),
+    "distance": (r"\bhow far\b|\brange\b", r"\d\s?(?:km|miles?|mi)\b"),
+    "clock": (r"\bwhat time\b|\buntil when\b|\bwhat hours\b|\bopen\b|\bclose\b|\blatest\b.*\border\b",
+              r"\d{1,2}[:.]\d{2}|\d\s?(?:a\.m\.|p\.m\.|am|pm)\b"),
+    "percent": (r"\bsave\b|\bdiscount\b|\bhow much off\b|\bpercent", r"\d\s?%"),
+    "size": (r"\bhow (?:big|tall|wide|high|deep|large)\b|\bdimension|\bhow long is\b|\bsize\b",
+             r"\d\s?(?:cm|mm|m|in|inches|ft|\")(?!\w)"),
+    "volume": (r"\bhow much\b.*\b(?:hold|fit|water)\b|\bcapacity\b", r"\d\s?(?:l|litres?|liters?|ml|gallons?)\b"),
+}
+_UNIT_PATTERNS = {kind: (re.compile(q, re.I), re.compile(a, re.I)) for kind, (q, a) in _UNITS.items()}
+
+
+def answer_units(question: str) -> list[str]:
+    """The kinds of value `question` asks for ("duration", "money", ...), [] for none."""
+    return [kind for kind, (asks, _) in _UNIT_PATTERNS.items() if asks.search(question)]
+
+
+def has_unit(text: str, kinds: list[str]) -> bool:
+    """Whether `text` states a value of one of `kinds` ("within 30 days" is a duration)."""
+    return any(_UNIT_PATTERNS[kind][1].search(text) for kind in kinds)
