@@ -174,13 +174,16 @@ class ConstraintMatcher:
 
     # Closing before the budget runs out ---------------------------------------------------------
 
-    def closing_plan(self, remaining: int) -> list[int] | None:
+    def closing_plan(self, remaining: int, now: bool = False) -> list[int] | None:
         """Call after each accepted token with the number of tokens still allowed. Returns the tokens
         that complete the output when it is time to close (the plan takes at least `remaining -
         CLOSE_SLACK` of them), else None. The plan is recomputed at every token within a short window
-        before that point, and every 8 tokens otherwise (it costs one mask per planned token)."""
+        before that point, and every 8 tokens otherwise (it costs one mask per planned token).
+        `now`: close at once if the plan fits in `remaining` (the output started looping)."""
         if self._vocab_info is None or remaining <= 0 or self._m.is_accepting():
             return None  # complete already: more is optional, the budget may end it
+        if now:
+            return self._plan(limit=remaining)
         self._since_check += 1
         estimate = self._close_estimate
         near = estimate is not None and estimate <= remaining <= estimate + CLOSE_SLACK + 24

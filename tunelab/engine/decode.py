@@ -6,8 +6,9 @@ accepts the token: EOS, the constraint's end, a stop string or the budget end th
 constrained sequence is also closed in time: once the constraint's closing plan says so, the plan's
 tokens (what the grammar needs to be complete; no forward pass, they do not depend on the model) are
 accepted at once, so constrained output is complete within max_tokens. Frequency and presence
-penalties apply to the logits before the constraint's mask, and a free-text sequence that starts
-repeating one block of tokens is ended by the loop guard (repetition.py).
+penalties apply to the logits before the constraint's mask. A sequence that starts repeating one
+block of tokens is caught by the loop guard (repetition.py): free text ends there; constrained
+output that can be closed (a JSON string looping inside its object) is closed at once by the plan.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ class Decoding:
         self.finish: str | None = None
         self._closes = guide is not None and hasattr(guide, "closing_plan")
         self._counts: Counter = Counter()  # generated tokens, for the penalties
-        self._loops = LoopGuard() if p.loop_guard and guide is None else None
+        self._loops = LoopGuard() if p.loop_guard and (guide is None or self._closes) else None
+        self._looped = False  # constrained output that started looping: close it at once
 
     @property
     def text(self) -> str:
@@ -91,7 +93,7 @@ class Decoding:
             top = [(self.tokenizer.decode([t]), v) for t, v in ids if v != float("-inf")]
         events = [self._accept(token, logprob, top)]
         if self.finish is None and self._closes:
-            plan = self.guide.closing_plan(self.budget - len(self.token_ids))
+            plan = self.guide.closing_plan(self.budget - len(self.token_ids), now=self._looped)
             for i, t in enumerate(plan or ()):
                 events.append(self._accept(t, None, [], closes=i == len(plan) - 1))
                 if self.finish is not None:
@@ -112,7 +114,9 @@ class Decoding:
         self._counts[token] += 1
         self.last = token
         text, stopped = self.stops.push(self.decoder.push(token))
-        looped = self._loops is not None and self._loops.looping(self.token_ids)
+        looped = self._loops is not None and not self._looped and self._loops.looping(self.token_ids)
+        if looped and self.guide is not None:
+            self._looped, looped = True, False  # the grammar must be closed, not cut: step() does it
         if stopped or closes or looped or (self.guide is not None and self.guide.is_done()):
             self.finish = "stop"  # a stop string, or the constraint is complete (EOS the only way on)
         elif len(self.token_ids) >= self.budget:

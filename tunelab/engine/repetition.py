@@ -4,9 +4,9 @@ guard that ends a sequence which started repeating itself.
 Small models under greedy decoding fall into loops (one sentence again and again until
 `max_tokens`). `LoopGuard` watches the generated tokens: when the last `period` tokens (between
 `min_period` and `max_period`) are the same block `repeats` times in a row, the sequence is looping;
-the decode core then ends it with finish_reason "stop". Legitimate text seldom repeats a block of
-eight or more tokens three times back to back; constrained output never needs the guard (its
-grammar closes it).
+the decode core then ends it with finish_reason "stop" (constrained output is completed by the
+constraint's closing plan first: a JSON string looping inside its object). Legitimate text seldom
+repeats a block of eight or more tokens three times back to back.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ class SamplingParams(BaseModel):
     presence_penalty: float = Field(default=0.0, ge=-2.0, le=2.0, description="Lower the logit of every token "
                                     "generated already by this much (OpenAI's definition).")
     loop_guard: bool = Field(default=True, description="End the output (finish_reason stop) once it repeats one "
-                             "block of 8 to 64 tokens three times in a row, instead of looping to max_tokens.")
+                             "block of 8 to 64 tokens three times in a row, instead of looping to max_tokens "
+                             "(constrained output is closed there, still valid).")
 
 
 def sample_next(logits: torch.Tensor, params: SamplingParams, generator: torch.Generator | None) -> torch.Tensor:

@@ -1,18 +1,20 @@
 """Loops and penalties in the decode core: the loop guard finds a block repeated three times in a
 row (and nothing rarer), ends a looping generation with finish_reason "stop" the third time round,
-and leaves it alone when turned off; OpenAI's frequency and presence
+and leaves it alone when turned off; a JSON string that loops is closed there; OpenAI's frequency and presence
 penalties change the logits as defined and reach the engine from a request."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import torch
 
+from tunelab.engine.constraints import ConstraintBackend
 from tunelab.engine.decode import Decoding
 from tunelab.engine.generation import SamplingParams, generate_text
 from tunelab.engine.repetition import LoopGuard, apply_penalties
-from tunelab.engine.types import GenRequest
+from tunelab.engine.types import Constraint, GenRequest
 from tunelab.serve.protocol.requests import ChatCompletionRequest
 
 
@@ -55,9 +57,37 @@ def test_a_looping_generation_stops_early_unless_the_guard_is_off(tiny):
     assert off.finish == "length" and len(off.token_ids) == 200
     assert on.finish == "stop" and len(on.token_ids) == 30  # the third time round ends it
     assert off.token_ids[:30] == on.token_ids
-    # A constrained sequence's grammar closes it: the guard stays out of its way.
+    # A guide that cannot be closed early (no closing plan) is left to its grammar.
     assert Decoding(GenRequest(request_id="c", prompt_ids=[1], params=SamplingParams()), tiny.tokenizer,
                     tiny.eos_token_ids, context=64, guide=object())._loops is None
+
+
+def test_a_json_string_that_loops_is_closed_not_run_to_max_tokens(tiny):
+    """The way a small model loops under a JSON schema: the same words again and again inside the
+    answer string. The guard sees it and the closing plan completes the object there."""
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"],
+              "additionalProperties": False}
+    backend = ConstraintBackend.for_model(tiny)
+    loop = tiny.tokenizer(" the answer is yes,", add_special_tokens=False)["input_ids"]
+    opening = tiny.tokenizer('{"answer": "', add_special_tokens=False)["input_ids"]
+
+    def run(guard: bool) -> Decoding:
+        req = GenRequest(request_id="j", prompt_ids=[5, 6, 7],
+                         params=SamplingParams(temperature=0, max_tokens=300, loop_guard=guard))
+        seq = Decoding(req, tiny.tokenizer, tiny.eos_token_ids, context=tiny.context_length,
+                       guide=backend.matcher(Constraint("json_schema", schema=schema)))
+        wanted = opening + loop * 100
+        while seq.finish is None:
+            logits = torch.zeros(1, len(tiny.tokenizer))
+            logits[0, wanted[len(seq.token_ids)]] = 50.0  # the model's choice, if the grammar allows it
+            seq.step(logits)
+        return seq
+
+    on, off = run(True), run(False)
+    assert off.finish == "stop" and len(off.token_ids) > 250  # only the budget's closing plan ends it
+    assert on.finish == "stop" and len(on.token_ids) < len(opening) + 4 * len(loop) + 16
+    answer = json.loads(on.text)["answer"]
+    assert answer.count("the answer is yes") >= 2 and answer.count("the answer is yes") < 6
 
 
 def looping_prompt(loaded) -> list[int]:
