@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tunelab.eval.config import load_eval_config
-from tunelab.recipes.quickstart import quickstart_sft_config
+from tunelab.recipes.quickstart import TRAIN_TASKS, quickstart_sft_config
 from tunelab.tasks.ecommerce.prompts import build_sft_dataset
 from tunelab.train import load_config
 
@@ -24,7 +24,7 @@ def test_the_recipe_is_the_quickstart_recipe():
 @pytest.mark.parametrize("split", ["train", "validation"])
 def test_data_files_match_the_generator(tmp_path, split):
     fresh = tmp_path / f"{split}.jsonl"
-    n = build_sft_dataset(split, ("classify", "extract"), path=fresh)
+    n = build_sft_dataset(split, TRAIN_TASKS, path=fresh)
     shipped = FOLDER / "data" / f"sft-{split}.jsonl"
     assert n > 50
     assert shipped.read_bytes() == fresh.read_bytes(), f"regenerate {shipped} with build_sft_dataset"

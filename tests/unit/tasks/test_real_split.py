@@ -20,7 +20,7 @@ from tunelab.datagen.errors import DatagenError
 from tunelab.eval.config import EvalConfig
 from tunelab.eval.runner import run_eval
 from tunelab.eval.tasks import get_task
-from tunelab.recipes.quickstart import TASKS as QUICKSTART_TASKS
+from tunelab.recipes.quickstart import TRAIN_TASKS as QUICKSTART_TASKS
 from tunelab.tasks.ecommerce.datasets import load_real_products, load_sample_products, packaged_taxonomy
 from tunelab.tasks.ecommerce.prompts import sft_examples
 
