@@ -6,7 +6,8 @@ sources, or not answerable with the answer NOT_IN_CONTEXT and no citation. No so
 answerable without asking the model. A reply that is not such JSON (an upstream that ignores the
 schema) is read as free text: the answer is the text, answerable unless it says NOT_IN_CONTEXT.
 
-That is the "free" mode. In the "grounded" mode (`grounded_qa.py`) the answer is built around a
+That is the "free" mode; its citations are checked against the answer's words (`check_citations`:
+a cited source that shares none with the answer is dropped). In the "grounded" mode (`grounded_qa.py`) the answer is built around a
 sentence of the sources, chosen by ranking and returned with its offsets (`QAAnswer.quote`): the
 sentence verbatim, or a list item after the line that introduces its list;
 "auto", the default, is grounded for local models below `GROUNDED_BELOW_PARAMS` parameters (the
@@ -17,11 +18,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tunelab.engine.types import Constraint
 from tunelab.rag.grounded_qa import Quote, answer_text, ground
-from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT, qa_messages
+from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT, qa_messages, source_overlap, supporting_sources
 from tunelab.tasks.model import TaskModel
 
 DEFAULT_CONCURRENCY = 32
@@ -89,6 +90,17 @@ def parse_answer(raw: str, n_sources: int) -> QAAnswer:
     return QAAnswer(answer=answer, answerable=True, citations=citations, raw=raw)
 
 
+def check_citations(answer: QAAnswer, sources: Sequence[str]) -> QAAnswer:
+    """A free answer's citations, checked against what it says: the cited sources that share a
+    content word with the answer are kept; when none does (a small model cites [1] by habit), the
+    sources sharing the most are cited instead. Left as they are when no source shares a word."""
+    overlap = source_overlap(answer.answer, sources)
+    if not answer.answerable or max(overlap, default=0) == 0:
+        return answer
+    kept = [c for c in answer.citations if overlap[c - 1] > 0]
+    return replace(answer, citations=kept or supporting_sources(answer.answer, sources))
+
+
 def _check(question: str, sources: Sequence[str], record_id: str | None) -> None:
     where = f"record {record_id!r}" if record_id is not None else "the request"
     if not isinstance(question, str) or not question.strip():
@@ -116,7 +128,7 @@ async def _answer(model: TaskModel, question: str, sources: list[str], max_token
     # the refusal is the longest fixed reply: always leave room to write it whole
     budget = max(max_tokens, len(json.dumps({"answerable": False, "answer": NOT_IN_CONTEXT, "citations": []})) + 16)
     raw = await model.complete(qa_messages(question, sources), max_tokens=budget, constraint=constraint)
-    return parse_answer(raw, len(sources))
+    return check_citations(parse_answer(raw, len(sources)), sources)
 
 
 async def answer_question(model: TaskModel, question: str, sources: list[str], *, max_tokens: int = 160,

@@ -1,6 +1,6 @@
 """answer_question on tiny random models through a real batching engine: the reply always validates
 against the [QA] schema (answerable with citations in 1..n, or NOT_IN_CONTEXT with none), both
-branches; no sources never reaches the model; parsing of replies an upstream may send."""
+branches; citations are checked against the answer's words; no sources never reaches the model; parsing of replies an upstream may send."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from ecommerce_task_helpers import engine_model, run
 from tiny_model import build_tiny_model
 
-from tunelab.rag.cited_qa import answer_many, answer_question, parse_answer, qa_schema
+from tunelab.rag.cited_qa import QAAnswer, answer_many, answer_question, check_citations, parse_answer, qa_schema
 from tunelab.tasks.ecommerce.datasets import load_sample_qa
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
 
@@ -32,11 +32,13 @@ def tiny_answers(settings, store, tmp_path):
     return load_model("tiny-seed1", settings, store=store)
 
 
-def check(a, n: int) -> None:
+def check(a, sources: list[str]) -> None:
+    n = len(sources)
     raw = json.loads(a.raw)
     jsonschema.validate(raw, qa_schema(n))
     assert list(raw) == ["answerable", "answer", "citations"]
-    assert (a.answerable, a.answer, a.citations) == (raw["answerable"], raw["answer"], raw["citations"])
+    assert (a.answerable, a.answer) == (raw["answerable"], raw["answer"])
+    assert a.citations == check_citations(parse_answer(a.raw, n), sources).citations
     assert all(1 <= c <= n for c in a.citations) and len(set(a.citations)) == len(a.citations)
     if a.answerable:
         assert a.answer.strip() and a.citations
@@ -55,7 +57,7 @@ def test_replies_validate_on_both_branches(request, records, which, answerable):
 
     answers = run(go())
     for a, r in zip(answers, records):
-        check(a, len(r.review_snippets))
+        check(a, r.review_snippets)
     assert {a.answerable for a in answers} == {answerable}
 
 
@@ -88,6 +90,19 @@ def test_parse_answer_drops_bad_citations_and_reads_free_text():
     assert (a.answerable, a.answer, a.citations) == (True, "It is blue, says review 1.", [])
     assert parse_answer("Sorry: the sources do not contain the answer", 3).answerable is False
     assert parse_answer("", 3).answerable is False
+
+
+def test_citations_are_checked_against_what_the_answer_says():
+    sources = ["Fast shipping, well packed.", "The strap is genuine leather.", "Leather smell at first."]
+
+    def cited(answer: str, citations: list[int]) -> list[int]:
+        return check_citations(QAAnswer(answer, True, citations, raw=""), sources).citations
+
+    assert cited("Yes, genuine leather.", [1]) == [2]  # [1] says nothing of it: the best match instead
+    assert cited("Yes, genuine leather.", [3, 1]) == [3]  # a cited source that shares a word stays
+    assert cited("Yes.", [1]) == [1]  # nothing to check against: as the model said
+    refused = QAAnswer(NOT_IN_CONTEXT, False, [], raw="")
+    assert check_citations(refused, sources) == refused
 
 
 def test_schema_refuses_out_of_range_and_inconsistent_replies():

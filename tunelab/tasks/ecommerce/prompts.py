@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +114,16 @@ def _content_words(text: str) -> set[str]:
     return {w for w in _WORDS.findall(text.lower()) if w not in _STOP}
 
 
-def supporting_sources(answer: str, sources: list[str]) -> list[int]:
+def source_overlap(answer: str, sources: Sequence[str]) -> list[int]:
+    """How many content words (not "the", "is", "yes", ...) each source shares with `answer`."""
+    words = _content_words(answer)
+    return [len(words & _content_words(s)) for s in sources]
+
+
+def supporting_sources(answer: str, sources: Sequence[str]) -> list[int]:
     """1-based numbers of the sources that share the most content words with `answer` (ties all
     kept); every source when none shares a word (we cannot tell which one holds it)."""
-    words = _content_words(answer)
-    overlap = [len(words & _content_words(s)) for s in sources]
+    overlap = source_overlap(answer, sources)
     best = max(overlap, default=0)
     if best == 0:
         return list(range(1, len(sources) + 1))
