@@ -74,6 +74,14 @@ class LoopResult:
     engine: Engine | None = None  # how the model ran (a sharded one is gathered to save the result)
 
 
+def fusable(params) -> bool:
+    """Whether AdamW's fused kernel takes `params`: plain floating tensors on a CPU or CUDA (not the
+    sharded DTensors of FSDP). One kernel over all of a LoRA adapter's ~400 small tensors instead of
+    a Python loop over them: ~4x faster optimizer steps on a CPU."""
+    return bool(params) and all(type(p) in (torch.nn.Parameter, torch.Tensor) and p.is_floating_point()
+                                and p.device.type in ("cpu", "cuda") for p in params)
+
+
 def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list], loss_fn: LossFn,
                evaluate: Callable[[], dict[str, float]] | None, recorder: RunRecorder, ckpt_dir: Path,
                device: torch.device, console: Console, resume: bool = False,
@@ -87,7 +95,8 @@ def train_loop(model, *, settings: LoopSettings, batches: Callable[[int], list],
     world = distributed.current()
     engine = make_engine(model, loss_fn, shard=settings.shard)
     params = engine.params()
-    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay,
+                                  fused=fusable(params) or None)
     step, tokens_done = _resume(engine, optimizer, ckpt_dir, world, console, recorder.run_id) if resume else (0, 0)
     recorder.rewind(step)
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if settings.bf16 else nullcontext

@@ -41,3 +41,16 @@ def test_small_lora_delta_survives_bf16_autocast():
     assert kept.dtype == torch.float32
     assert rel(kept) < 0.05  # the delta is there, to bf16-matmul accuracy of the branch
     assert rel(lost) > 0.5  # without the fix most of it is rounded away
+
+
+def test_the_fused_optimizer_takes_plain_tensors_and_steps_as_the_loop_does():
+    from tunelab.train.loop import fusable
+
+    params = [p for p in small_delta_model().parameters() if p.requires_grad]
+    assert fusable(params) and not fusable([]) and not fusable([torch.zeros(2, dtype=torch.long)])
+    twin = [torch.nn.Parameter(p.detach().clone()) for p in params]
+    for p in params + twin:
+        p.grad = torch.full_like(p, 0.5)
+    torch.optim.AdamW(params, lr=1e-2, fused=True).step()
+    torch.optim.AdamW(twin, lr=1e-2).step()
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(params, twin))  # the same update
