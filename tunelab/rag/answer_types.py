@@ -1,11 +1,12 @@
 """What a shopper's question asks for, read off its words, for grounded QA (`grounded_qa.py`).
 
 - `expand_question`: the question plus the words a shop's pages use for what it asks ("how heavy" ->
-  "weight", "send it back" -> "return"), for BM25;
+  "weight", "send it back" -> "return") and for where it asks about ("Auckland" -> "New Zealand"),
+  for BM25;
 - `asks_quantity` / `new_numbers`: a question that asks "how many", "how much", "when" ... is answered
   by a sentence that holds a number the question does not;
 - `answer_units` / `has_unit`: the kind of value it asks for (a duration, a price, a weight, a time of
-  day ...) and whether a sentence states one ("How long do I have to send it back?" is answered by
+  day, a day or date ...) and whether a sentence states one ("How long do I have to send it back?" is answered by
   "30 days", not by "a 4.95 EUR fee").
 """
 
@@ -52,12 +53,38 @@ _ANSWER_WORDS = [
     (re.compile(r"\b(ring|call|phone|reach) (you|us|support)\b|\bopen\b|\bclose\b", re.I), "hours opening phone"),
     (re.compile(r"\b(recharge|keep going|run time|battery)\b", re.I), "battery life run time runtime"),
     (re.compile(r"\b(save|discount|cheaper|off)\b", re.I), "off discount save"),
+    (re.compile(r"\b(the most|max|maximum|highest|biggest|largest amount|up to)\b", re.I), "up to maximum"),
+    (re.compile(r"\btoday\b|\bsame day\b", re.I), "same day"),
+    (re.compile(r"\b(deadline|latest|cut-?off|in time)\b", re.I), "before by"),
 ]
 
 
+_EU = ("austria belgium bulgaria croatia cyprus czechia czech denmark estonia finland france germany greece hungary "
+       "italy latvia lithuania luxembourg malta netherlands holland poland portugal romania slovakia slovenia spain "
+       "sweden paris berlin munich hamburg madrid barcelona rome milan amsterdam rotterdam brussels vienna lisbon "
+       "copenhagen stockholm helsinki warsaw prague budapest athens")
+# Where a shopper lives, and what a shipping page calls that region (a 135M model does not know that
+# Auckland is in New Zealand): city or country -> the country and region words, for BM25.
+_PLACES = [
+    (_EU, "EU Europe European Union international"),
+    ("dublin cork galway limerick ireland", "Ireland Republic EU Europe international"),
+    ("london manchester birmingham leeds glasgow edinburgh cardiff belfast liverpool bristol uk britain england "
+     "scotland wales", "UK United Kingdom Great Britain"),
+    ("auckland wellington christchurch nz", "New Zealand NZ international"),
+    ("sydney melbourne brisbane perth adelaide hobart darwin canberra australia", "Australia international"),
+    ("toronto vancouver montreal calgary ottawa edmonton winnipeg halifax quebec ontario canada",
+     "Canada international"),
+    ("new_york boston chicago texas california florida seattle usa america", "USA US United States international"),
+    ("switzerland norway iceland japan china india singapore mexico brazil", "international worldwide overseas"),
+]
+_PLACE_PATTERNS = [(re.compile(r"\b(?:" + "|".join(n.replace("_", r"\s+") for n in names.split()) + r")\b", re.I), words)
+                   for names, words in _PLACES]  # "new_york": two words
+
+
 def expand_question(question: str) -> str:
-    """`question` with the words its kind of answer is called by (see _ANSWER_WORDS)."""
-    extra = [words for pattern, words in _ANSWER_WORDS if pattern.search(question)]
+    """`question` with the words its kind of answer is called by (see _ANSWER_WORDS) and the country
+    and region of a place it names (see _PLACES)."""
+    extra = [words for pattern, words in _ANSWER_WORDS + _PLACE_PATTERNS if pattern.search(question)]
     return " ".join([question, *extra])
 
 # The kinds of value a question asks for: (what the question says, what a sentence that states one holds).
@@ -71,8 +98,12 @@ _UNITS = {
               r"[$€£]\s?\d|\d\s?(?:EUR|USD|GBP|CHF|CAD|AUD|kr)\b|\d\s?[€£]|\bfree\b"),
     "weight": (r"\bhow heavy\b|\bweigh|\bheaviest\b", r"\d\s?(?:kg|g|lbs?|pounds|oz)\b"),
     "distance": (r"\bhow far\b|\brange\b", r"\d\s?(?:km|miles?|mi)\b"),
-    "clock": (r"\bwhat time\b|\buntil when\b|\bwhat hours\b|\bopen\b|\bclose\b|\blatest\b.*\border\b",
-              r"\d{1,2}[:.]\d{2}|\d\s?(?:a\.m\.|p\.m\.|am|pm)\b"),
+    "clock": (r"\bwhat time\b|\buntil when\b|\bwhat hours\b|\bopen\b|\bclose\b|\bshut\b|\blatest\b|\bdeadline\b"
+              r"|\bcut-?off\b|\bby when\b|\bwhen\b",
+              r"\d{1,2}[:.]\d{2}|\d\s?(?:a\.m\.|p\.m\.|am\b|pm\b)|\bmidnight\b|\bnoon\b"),  # no \b after "p.m."
+    "day": (r"\bwhen\b|\bwhat day\b|\bwhich days?\b|\bdeadline\b|\bby when\b|\buntil when\b",
+            r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|\b\d{1,2}(?:st|nd|rd|th)\b"
+            r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"),
     "percent": (r"\bsave\b|\bdiscount\b|\bhow much off\b|\bpercent", r"\d\s?%"),
     "size": (r"\bhow (?:big|tall|wide|high|deep|large)\b|\bdimension|\bhow long is\b|\bsize\b",
              r"\d\s?(?:cm|mm|m|in|inches|ft|\")(?!\w)"),

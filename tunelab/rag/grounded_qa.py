@@ -3,13 +3,14 @@
 Small local models cite the right source and then state a different number. In grounded mode the
 answer is a sentence of the sources, chosen, not generated:
 1. every source is cut into sentences and list items (`candidate_spans`, with character offsets); a
-   line of fewer than three words that is not a list item (a heading) is never a candidate, a list
-   item of one word ("- PayPal") is;
+   line of fewer than three words that is neither a list item nor "key: value" (a heading) is never
+   a candidate, nor is a source's title line over the rest ("Hydrating Day Cream SPF 30"); a list
+   item of one word ("- PayPal") and a line such as "Monday: closed" are;
 2. each candidate is read under its source's title and its section's heading (`_context`: "Cast Iron
-   Skillet > Specifications" makes "- Weight: 2.6 kg" the skillet's weight) and found two ways: BM25 over its words (cut to a crude
-   stem, so "weigh" finds "weighs"; the question's words plus what its kind of answer is called,
-   `expand_question`) and, with an embedder (the packaged MiniLM by default), by the
-   cosine of its embedding with the question's ("how heavy" finds "Weight", "run out" finds "valid
+   Skillet > Specifications" makes "- Weight: 2.6 kg" the skillet's weight) and found two ways:
+   BM25 over its words (cut to a crude stem, so "weigh" finds "weighs"; the question's words plus
+   what its kind of answer is called, `expand_question`) and, with an embedder (the packaged MiniLM
+   by default), by the cosine of its embedding with the question's ("how heavy" finds "Weight", "run out" finds "valid
    for"); the `candidates` best of each, each with the sentence after it in its source (the fact
    often follows the sentence that names the subject), make the pool;
 3. the pool is ranked by what each signal says, on one scale: the model's query likelihood (each
@@ -27,8 +28,9 @@ answer is a sentence of the sources, chosen, not generated:
    list item is answered as "<the line that introduces its list>: <item>" (the quote stays the item).
 
 Not answerable: no candidate at all, or a best sentence whose cosine with the question is below
-MIN_COSINE (nothing in the sources is about it). The weights were chosen on three small shops' pages
-(30 questions) and checked on a fourth the code had never seen (docs/rag.md has the figures).
+MIN_COSINE (nothing in the sources is about it). The weights and rules were chosen on five small
+shops' pages and checked on shops the code had never seen (tests/integration/shop_pages/README.md
+says which; docs/rag.md has the figures).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ NO_NUMBER_PENALTY = 1.0
 ASKS_BACK_PENALTY = 100.0  # a sentence that is itself a question (an FAQ's) is no answer: the one after it is
 UNIT_WEIGHT = 1.0  # a sentence that states the kind of value asked for (a duration for "how long")
 _BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
+TITLE_MAX_CHARS = 80
 MAX_SPAN_CHARS = 400  # a longer "sentence" (a table row, a run-on list) is cut at ; and ,
 _BOUNDARY = re.compile(r"[.!?]+(?=\s|$)|\n")  # a sentence ends at . ! ? before a space, or a line ends
 # ... but not at the dot of an abbreviation: "10 a.m. - 6 p.m.", "e.g. a kettle", "approx. 2 kg", "No. 5";
@@ -111,16 +114,37 @@ def _sentence_ends(source: str) -> list[int]:
             if m.group() == "\n" or m.end() not in abbreviations or source.startswith("\n", m.end())]
 
 
+def _title_line(source: str) -> tuple[int, int] | None:
+    """(start, end) of a source's first line when it is a title over more text: short, in title case,
+    no sentence end ("Hydrating Day Cream SPF 30"). Every sentence below is read with it, so it is
+    no answer."""
+    start = len(source) - len(source.lstrip())
+    end = source.find("\n", start)
+    if end < 0 or not source[end:].strip():
+        return None  # the source is one line: it may well be the answer
+    line = source[start:end].rstrip()
+    if len(line) > TITLE_MAX_CHARS or _BOUNDARY.search(line) or line.endswith(":") or _BULLET.match(line):
+        return None
+    long_words = re.findall(r"[^\W\d_]{4,}", line)  # a title is written in title case, a statement is not
+    if sum(w[0].isupper() for w in long_words) * 2 < len(long_words):
+        return None
+    return start, start + len(line)
+
+
 def candidate_spans(sources: Sequence[str]) -> list[Quote]:
     """Every sentence and list item of every source (at most MAX_SPAN_CHARS each), with its offsets;
-    headings (short lines that are not list items) left out."""
+    headings (short lines that are not list items) and a title line over the rest left out."""
     spans = []
     for n, source in enumerate(sources, start=1):
         ends = _sentence_ends(source) + [len(source)]
+        title = _title_line(source)
         for start, end in zip([0] + ends, ends):
             for a, b in _pieces(source, start, end):
                 words = len(re.findall(r"\w+", source[a:b]))
-                if _BULLET.match(source, a) and words or words >= MIN_WORDS and not _is_heading(source[a:b]):
+                if (a, b) == title:
+                    continue
+                key_value = words >= 2 and ":" in source[a:b].rstrip(":")  # "Monday: closed", "Colour: red"
+                if _BULLET.match(source, a) and words or (words >= MIN_WORDS or key_value) and not _is_heading(source[a:b]):
                     spans.append(Quote(n, a, b, source[a:b]))
     return spans
 
@@ -158,9 +182,6 @@ def bm25_scores(question: str, spans: Sequence[Quote], k1: float = 1.2, b: float
         out.append(sum(math.log(1 + (len(docs) - df[w] + 0.5) / (df[w] + 0.5)) * tf[w] * (k1 + 1)
                        / (tf[w] + k1 * (1 - b + b * len(d) / avg)) for w in query if tf[w]))
     return out
-
-
-TITLE_MAX_CHARS = 80
 
 
 def _lines_above(source: str, start: int) -> list[str]:

@@ -3,7 +3,7 @@ long ones split; BM25 over crude stems; on the tiny model through a real engine 
 candidate sentence copied verbatim with its source cited, a question that shares no word with the
 sources is not answerable without asking the model, and "auto" picks grounded for a small local
 model; a model that cannot score picks under a choice constraint over the candidates; list items are
-answers (with the line that introduces their list), headings are not; the ranking reads each sentence
+answers (with the line that introduces their list), headings and a page's title line are not; the ranking reads each sentence
 under its page title and section heading."""
 
 from __future__ import annotations
@@ -107,6 +107,17 @@ def test_list_items_are_candidates_headings_are_not_and_items_answer_with_their_
     assert answer_text([PAGE], vouchers) == vouchers.text and PAGE[vouchers.start:vouchers.end] == vouchers.text
 
 
+def test_a_title_line_over_a_page_is_no_answer_a_one_line_source_is():
+    page = "Hydrating Day Cream SPF 30\n\nA light daily moisturiser with SPF 30. Size: 50 ml."
+    assert [s.text for s in candidate_spans([page])] == ["A light daily moisturiser with SPF 30.", "Size: 50 ml."]
+    assert [s.text for s in candidate_spans(["Free delivery on orders over 50 EUR"])] == [
+        "Free delivery on orders over 50 EUR"]
+    hours = "Opening hours\nMonday: closed\nTuesday - Friday: 10 a.m. - 5 p.m."
+    assert "Monday: closed" in [s.text for s in candidate_spans([hours])]  # two words, but "key: value"
+    told = "We ship in 2 days to all 3 countries\nExpress is next day."  # a statement, not a title: kept
+    assert [s.text for s in candidate_spans([told])] == ["We ship in 2 days to all 3 countries", "Express is next day."]
+
+
 def test_stems_and_answer_words():
     assert _stem("frames") == _stem("frame") and _stem("charged") == _stem("charging") == _stem("charge")
     assert _stem("boxes") == _stem("box")
@@ -152,6 +163,12 @@ def test_what_a_question_asks_for():
     assert has_unit("Express: 8.90 EUR", ["money"]) and has_unit("Open 9:00 to 17:00", ["clock"])
     assert not has_unit("Blade length: 20 cm", ["weight"]) and has_unit("Weight: 1.35 kg", ["weight"])
     assert "return" in expand_question("Can I send it back?")
+    assert "New Zealand" in expand_question("Can you post it to me in Auckland?")
+    assert "EU" in expand_question("Shipping to Germany?") and "United States" not in expand_question("A shop in York?")
+    assert has_unit("Order before 1 p.m. and it leaves the same day.", ["clock"])  # "p.m." then a space
+    assert set(answer_units("What's the deadline to skip a delivery?")) >= {"clock", "day"}
+    assert has_unit("Skip it by Sunday night.", ["day"]) and has_unit("Returns until 31st January.", ["day"])
+    assert not has_unit("We roast in small batches.", ["day", "clock"])
 
 
 def test_the_kind_of_value_asked_for_moves_the_ranking_and_a_question_is_never_the_answer():
