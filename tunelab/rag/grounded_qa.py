@@ -10,8 +10,8 @@ answer is a sentence of the sources, chosen, not generated:
    Skillet > Specifications" makes "- Weight: 2.6 kg" the skillet's weight) and found two ways:
    BM25 over its words (cut to a crude stem, so "weigh" finds "weighs"; the question's words plus
    what its kind of answer is called, `expand_question`) and, with an embedder (the packaged MiniLM
-   by default), by the cosine of its embedding with the question's ("how heavy" finds "Weight", "run out" finds "valid
-   for"); the `candidates` best of each, each with the sentence after it in its source (the fact
+   by default), by the cosine of its embedding with the question's ("how heavy" finds "Weight",
+   "run out" finds "valid for"); the `candidates` best of each, each with the sentence after it in its source (the fact
    often follows the sentence that names the subject), make the pool;
 3. the pool is ranked by what each signal says, on one scale: the model's query likelihood (each
    candidate, read with its title and heading, as a passage, and the mean log-probability per token
@@ -28,8 +28,8 @@ answer is a sentence of the sources, chosen, not generated:
    list item is answered as "<the line that introduces its list>: <item>" (the quote stays the item).
 
 Not answerable: no candidate at all, or a best sentence whose cosine with the question is below
-MIN_COSINE (nothing in the sources is about it). The weights and rules were chosen on five small
-shops' pages and checked on shops the code had never seen (tests/integration/shop_pages/README.md
+MIN_COSINE (nothing in the sources is about it). The weights and rules were chosen on ten small
+shops' pages and checked on two the code had never seen (tests/integration/shop_pages/README.md
 says which; docs/rag.md has the figures).
 """
 
