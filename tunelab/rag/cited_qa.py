@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -29,6 +30,7 @@ DEFAULT_CONCURRENCY = 32
 KEYS = ("answerable", "answer", "citations")
 MODES = ("auto", "grounded", "free")
 GROUNDED_BELOW_PARAMS = 3_000_000_000
+_MARKER = re.compile(r"\[\d+\]")  # a citation marker written into the answer
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def check_citations(answer: QAAnswer, sources: Sequence[str]) -> QAAnswer:
     """A free answer's citations, checked against what it says: the cited sources that share a
     content word with the answer are kept; when none does (a small model cites [1] by habit), the
     sources sharing the most are cited instead. Left as they are when no source shares a word."""
-    overlap = source_overlap(answer.answer, sources)
+    overlap = source_overlap(_MARKER.sub(" ", answer.answer), sources)  # "[1]" is no word of the answer
     if not answer.answerable or max(overlap, default=0) == 0:
         return answer
     kept = [c for c in answer.citations if overlap[c - 1] > 0]

@@ -101,6 +101,7 @@ def test_citations_are_checked_against_what_the_answer_says():
     assert cited("Yes, genuine leather.", [1]) == [2]  # [1] says nothing of it: the best match instead
     assert cited("Yes, genuine leather.", [3, 1]) == [3]  # a cited source that shares a word stays
     assert cited("Yes.", [1]) == [1]  # nothing to check against: as the model said
+    assert check_citations(QAAnswer("Yes [1].", True, [1], raw=""), ["Blue strap.", "It is 1 m long."]).citations == [1]
     refused = QAAnswer(NOT_IN_CONTEXT, False, [], raw="")
     assert check_citations(refused, sources) == refused
 
