@@ -6,8 +6,8 @@
 - `asks_quantity` / `new_numbers`: a question that asks "how many", "how much", "when" ... is answered
   by a sentence that holds a number the question does not;
 - `answer_units` / `has_unit`: the kind of value it asks for (a duration, a price, a weight, a time of
-  day, a day or date ...) and whether a sentence states one ("How long do I have to send it back?" is answered by
-  "30 days", not by "a 4.95 EUR fee").
+  day, a day or date ...) and whether a sentence states one ("How long do I have to send it back?"
+  is answered by "30 days", not by "a 4.95 EUR fee").
 """
 
 from __future__ import annotations

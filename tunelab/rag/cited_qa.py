@@ -7,9 +7,10 @@ answerable without asking the model. A reply that is not such JSON (an upstream 
 schema) is read as free text: the answer is the text, answerable unless it says NOT_IN_CONTEXT.
 
 That is the "free" mode; its citations are checked against the answer's words (`check_citations`:
-a cited source that shares none with the answer is dropped). In the "grounded" mode (`grounded_qa.py`) the answer is built around a
-sentence of the sources, chosen by ranking and returned with its offsets (`QAAnswer.quote`): the
-sentence verbatim, or a list item after the line that introduces its list;
+a cited source that shares none with the answer is dropped). In the "grounded" mode
+(`grounded_qa.py`) the answer is built around a sentence of the sources, chosen by ranking and
+returned with its offsets (`QAAnswer.quote`): the sentence verbatim, or a list item after the line
+that introduces its list;
 "auto", the default, is grounded for local models below `GROUNDED_BELOW_PARAMS` parameters (the
 small models that misquote facts) and free for large local models and upstreams."""
 
@@ -96,11 +97,12 @@ def check_citations(answer: QAAnswer, sources: Sequence[str]) -> QAAnswer:
     """A free answer's citations, checked against what it says: the cited sources that share a
     content word with the answer are kept; when none does (a small model cites [1] by habit), the
     sources sharing the most are cited instead. Left as they are when no source shares a word."""
-    overlap = source_overlap(_MARKER.sub(" ", answer.answer), sources)  # "[1]" is no word of the answer
+    said = _MARKER.sub(" ", answer.answer)  # "[1]" is no word of the answer
+    overlap = source_overlap(said, sources)
     if not answer.answerable or max(overlap, default=0) == 0:
         return answer
     kept = [c for c in answer.citations if overlap[c - 1] > 0]
-    return replace(answer, citations=kept or supporting_sources(answer.answer, sources))
+    return replace(answer, citations=kept or supporting_sources(said, sources))
 
 
 def _check(question: str, sources: Sequence[str], record_id: str | None) -> None:
