@@ -94,6 +94,7 @@ class Decoding:
         events = [self._accept(token, logprob, top)]
         if self.finish is None and self._closes:
             plan = self.guide.closing_plan(self.budget - len(self.token_ids), now=self._looped)
+            self._looped = False  # one try: a plan that does not fit yet is left to the budget's closing
             for i, t in enumerate(plan or ()):
                 events.append(self._accept(t, None, [], closes=i == len(plan) - 1))
                 if self.finish is not None:
@@ -114,9 +115,9 @@ class Decoding:
         self._counts[token] += 1
         self.last = token
         text, stopped = self.stops.push(self.decoder.push(token))
-        looped = self._loops is not None and not self._looped and self._loops.looping(self.token_ids)
-        if looped and self.guide is not None:
-            self._looped, looped = True, False  # the grammar must be closed, not cut: step() does it
+        looped = self._loops is not None and self._loops.looping(self.token_ids)
+        if looped and self.guide is not None:  # the grammar must be closed, not cut: step() does it, once
+            self._loops, self._looped, looped = None, True, False
         if stopped or closes or looped or (self.guide is not None and self.guide.is_done()):
             self.finish = "stop"  # a stop string, or the constraint is complete (EOS the only way on)
         elif len(self.token_ids) >= self.budget:
