@@ -7,7 +7,11 @@
   by a sentence that holds a number the question does not;
 - `answer_units` / `has_unit`: the kind of value it asks for (a duration, a price, a weight, a time of
   day, a day or date ...) and whether a sentence states one ("How long do I have to send it back?"
-  is answered by "30 days", not by "a 4.95 EUR fee").
+  is answered by "30 days", not by "a 4.95 EUR fee");
+- `counted_noun` / `counts`: what "how many <things>" counts, and whether a sentence gives a number of
+  them ("Pages: 288", "288 pages");
+- `regions`: the regions a question or a sentence names ("Belfast" -> Northern Ireland), so that a
+  shipping line for another region is not the answer.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import re
 
 _QUANTITY = re.compile(r"\bhow (many|much|long|heavy|big|far|old|tall|wide|large|soon|fast)\b|\bweigh|\bcost|\bprice"
-                        r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b|\bcharge\b|\bfee\b", re.I)
+                        r"|\bsize\b|\bdimension|\bcapacity|\bwhat time\b|\bwhen\b|\bhow often\b|\bcharge\b|\bfee\b|\bpostage\b", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -68,17 +72,29 @@ _EU = ("austria belgium bulgaria croatia cyprus czechia czech denmark estonia fi
 _PLACES = [
     (_EU, "EU Europe European Union international"),
     ("dublin cork galway limerick ireland", "Ireland Republic EU Europe international"),
-    ("london manchester birmingham leeds glasgow edinburgh cardiff belfast liverpool bristol uk britain england "
+    ("belfast derry londonderry lisburn newry northern_ireland", "Northern Ireland UK United Kingdom"),
+    ("london manchester birmingham leeds glasgow edinburgh cardiff liverpool bristol uk britain england "
      "scotland wales", "UK United Kingdom Great Britain"),
     ("auckland wellington christchurch nz", "New Zealand NZ international"),
     ("sydney melbourne brisbane perth adelaide hobart darwin canberra australia", "Australia international"),
     ("toronto vancouver montreal calgary ottawa edmonton winnipeg halifax quebec ontario canada",
      "Canada international"),
-    ("new_york boston chicago texas california florida seattle usa america", "USA US United States international"),
+    ("new_york boston chicago texas california florida seattle usa america united_states", "USA US United States international"),
     ("switzerland norway iceland japan china india singapore mexico brazil", "international worldwide overseas"),
 ]
 _PLACE_PATTERNS = [(re.compile(r"\b(?:" + "|".join(n.replace("_", r"\s+") for n in names.split()) + r")\b", re.I), words)
                    for names, words in _PLACES]  # "new_york": two words
+
+
+_NORTHERN = re.compile(r"\bnorthern\s+ireland\b", re.I)
+
+
+def regions(text: str) -> set[int]:
+    """The regions of _PLACES that `text` names, by number ("Northern Ireland" is not Ireland)."""
+    found = {n for n, (pattern, _) in enumerate(_PLACE_PATTERNS) if pattern.search(text)}
+    if _NORTHERN.search(text) and not _PLACE_PATTERNS[1][0].search(_NORTHERN.sub("", text)):
+        found.discard(1)  # the Republic's group, named only as part of "Northern Ireland"
+    return found
 
 
 def expand_question(question: str) -> str:
@@ -89,27 +105,36 @@ def expand_question(question: str) -> str:
 
 # The kinds of value a question asks for: (what the question says, what a sentence that states one holds).
 _UNITS = {
+    # "three weeks ago ... can I still send it back?" asks for a time limit too
     "duration": (r"\bhow long\b(?!.*\b(?:blade|cable|cord|bed|is the|are the)\b)|\bhow soon\b|\b(?:expire|run out)\b"
-                 r"|\bhow many (?:days|weeks|months|years|hours|minutes)\b|\bkeep going\b",
+                 r"|\bhow many (?:days|weeks|months|years|hours|minutes)\b|\bkeep going\b"
+                 r"|\b(?:days?|weeks?|wks?|months?|mos?|years?|yrs?) (?:ago|back)\b|\blast (?:week|month|year)\b",
                  r"\d+(?:[.,]\d+)?\s*(?:[-–]\s*\d+\s*)?(?:working |business |full )?"
                  r"(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|mins?)\b"),
     "money": (r"\bhow much\b.*\b(?:cost|pay|charge|spend|price|be)\b|\bcost|\bprice|\bcharge\b|\bfee\b|\bhow much is\b"
-              r"|\bspend\b",
+              r"|\bspend\b|\bpostage\b",
               r"[$€£]\s?\d|\d\s?(?:EUR|USD|GBP|CHF|CAD|AUD|kr)\b|\d\s?[€£]|\bfree\b"),
     "weight": (r"\bhow heavy\b|\bweigh|\bheaviest\b", r"\d\s?(?:kg|g|lbs?|pounds|oz)\b"),
     "distance": (r"\bhow far\b|\brange\b", r"\d\s?(?:km|miles?|mi)\b"),
     "clock": (r"\bwhat time\b|\buntil when\b|\bwhat hours\b|\bopen\b|\bclose\b|\bshut\b|\blatest\b|\bdeadline\b"
               r"|\bcut-?off\b|\bby when\b|\bwhen\b",
-              r"\d{1,2}[:.]\d{2}|\d\s?(?:a\.m\.|p\.m\.|am\b|pm\b)|\bmidnight\b|\bnoon\b"),  # no \b after "p.m."
+              # no \b after "p.m."; "NZ$12.00" is a price, not a time
+              r"(?<![$€£\d.,])\d{1,2}[:.]\d{2}|\d\s?(?:a\.m\.|p\.m\.|am\b|pm\b)|\bmidnight\b|\bnoon\b"),
     "day": (r"\bwhen\b|\bwhat day\b|\bwhich days?\b|\bdeadline\b|\bby when\b|\buntil when\b",
             r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b|\b\d{1,2}(?:st|nd|rd|th)\b"
             r"|\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"),
     "percent": (r"\bsave\b|\bdiscount\b|\bhow much off\b|\bpercent", r"\d\s?%"),
     "size": (r"\bhow (?:big|tall|wide|high|deep|large)\b|\bdimension|\bhow long is\b|\bsize\b",
              r"\d\s?(?:cm|mm|m|in|inches|ft|\")(?!\w)"),
+    "phone": (r"\bphone\b|\btelephone\b|\b(?:call|ring) (?:you|us)\b|\bwhatsapp\b",
+              r"(?:\+?\d[\s().-]{0,2}){7,}"),  # seven digits or more, spaced or not: "3555 0148", "555-0163"
+    "email": (r"\be-?mail\b", r"[\w.+-]+@[\w-]+\.\w"),
     "volume": (r"\bhow much\b.*\b(?:hold|fit|water)\b|\bcapacity\b", r"\d\s?(?:l|litres?|liters?|ml|gallons?)\b"),
 }
 _UNIT_PATTERNS = {kind: (re.compile(q, re.I), re.compile(a, re.I)) for kind, (q, a) in _UNITS.items()}
+
+
+EXCLUSIVE = ("phone", "email")  # kinds only a sentence that states one can answer ("what's your phone number")
 
 
 def answer_units(question: str) -> list[str]:
@@ -120,3 +145,26 @@ def answer_units(question: str) -> list[str]:
 def has_unit(text: str, kinds: list[str]) -> bool:
     """Whether `text` states a value of one of `kinds` ("within 30 days" is a duration)."""
     return any(_UNIT_PATTERNS[kind][1].search(text) for kind in kinds)
+
+
+_COUNTED = re.compile(r"\bhow many ([a-z]+)", re.I)
+_NOT_COUNTED = frozenset("days weeks months years hours minutes times people of do does did can is are".split())
+
+
+def _noun_stem(word: str) -> str:
+    word = word.lower()
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def counted_noun(question: str) -> str | None:
+    """What "how many <things>" counts, as a crude stem ("pages" -> "page"); None when the question
+    counts no thing (or counts time: see "duration")."""
+    m = _COUNTED.search(question)
+    return _noun_stem(m.group(1)) if m and m.group(1).lower() not in _NOT_COUNTED else None
+
+
+def counts(text: str, noun: str) -> bool:
+    """Whether `text` gives a number of `noun`: the number right before it ("288 pages") or it as the
+    key of a "key: number" line ("Pages: 288")."""
+    stem = re.escape(noun)
+    return bool(re.search(rf"\d\s*(?:[a-z-]+\s+)?{stem}s?\b|\b{stem}s?\s*:\s*\d", text, re.I))

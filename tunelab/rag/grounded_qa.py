@@ -48,7 +48,17 @@ import numpy as np
 
 from tunelab.engine.types import Constraint
 from tunelab.models.embeddings import shared_sentence_embedder
-from tunelab.rag.answer_types import answer_units, asks_quantity, expand_question, has_unit, new_numbers
+from tunelab.rag.answer_types import (
+    EXCLUSIVE,
+    answer_units,
+    asks_quantity,
+    counted_noun,
+    counts,
+    expand_question,
+    has_unit,
+    new_numbers,
+    regions,
+)
 from tunelab.rag.bm25 import tokenize
 from tunelab.rag.embed import Embedder
 from tunelab.tasks.ecommerce.prompts import asks_messages, quote_messages
@@ -64,14 +74,18 @@ ASKED_WEIGHT = 1.0
 NO_NUMBER_PENALTY = 1.0
 ASKS_BACK_PENALTY = 100.0  # a sentence that is itself a question (an FAQ's) is no answer: the one after it is
 UNIT_WEIGHT = 1.0  # a sentence that states the kind of value asked for (a duration for "how long")
+KEY_WEIGHT = 1.0  # a "key: value" line whose key the question names ("how waterproof" -> "Waterproofing: ...")
+REGION_WEIGHT = 1.0  # a line for the region the question names, up; one for another region only, down
 _BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
 TITLE_MAX_CHARS = 80
 MAX_SPAN_CHARS = 400  # a longer "sentence" (a table row, a run-on list) is cut at ; and ,
 _BOUNDARY = re.compile(r"[.!?]+(?=\s|$)|\n")  # a sentence ends at . ! ? before a space, or a line ends
 # ... but not at the dot of an abbreviation: "10 a.m. - 6 p.m.", "e.g. a kettle", "approx. 2 kg", "No. 5";
-# one of single letters ("p.m.") still ends a sentence when a capital follows ("8 p.m. Closed on Sundays")
+# one of single letters ("p.m.") still ends a sentence when a capital follows ("8 p.m. Closed on Sundays"),
+# unless the capital starts a day or a month ("before 1 p.m. Monday to Thursday")
 _ABBREVIATION = re.compile(r"\b(?:[Ee]\.g|[Ii]\.e|[Aa]pprox|[Ii]ncl|[Ee]xcl|vs|Mr|Mrs|Ms|Dr|St)\.(?!\w)"
-                           r"|\b(?:No|Nr|no)\.(?=\s*\d)|(?:\b[A-Za-z]\.)+(?!\s+[A-Z])")
+                           r"|\b(?:No|Nr|no)\.(?=\s*\d)|(?:\b[A-Za-z]\.)+"
+                           r"(?!\s+(?!(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -227,17 +241,67 @@ def answer_text(sources: Sequence[str], quote: Quote) -> str:
     return f"{lead}: {item}" if lead and lead != item else item
 
 
+_ATTRIBUTE = re.compile(r"\bhow (?!many|much|long|do|does|did|can|could|would|should|is|are|to|soon|often)([a-z]+)"
+                        r"|\bwhat(?:'s| is| are|s) (?:the |its |it's )?([a-z]+)", re.I)
+
+
+def key_named(text: str, question: str) -> bool:
+    """Whether `text` is a "key: value" line (a key of at most four words) whose key's last word, what
+    it names, is the attribute the question asks for ("how waterproof is it?" names "Waterproofing:
+    20,000 mm"; "what's the wattage" names "Wattage: 1200 W"; the subject's words do not: "how far
+    can the bike go on one battery" does not name "Battery: 630 Wh")."""
+    key, colon, value = _BULLET.sub("", text, count=1).partition(":")
+    named = _words(key)
+    if not colon or not value.strip() or len(key.split()) > 4 or not named:
+        return False
+    asked = {_stem(w.lower()) for m in _ATTRIBUTE.finditer(question) for w in m.groups() if w}
+    return named[-1] in asked
+
+
+def _region_match(text: str, asked: set[int]) -> float:
+    """+1 when `text` names a region the question names, -1 when it names only others, else 0."""
+    named = regions(text) if asked else set()
+    return 0.0 if not named else (1.0 if named & asked else -1.0)
+
+
+def _same_paragraph(source: str, a: Quote, b: Quote) -> bool:
+    """Whether two spans of `source` are sentences of one paragraph line (no list item, no line break)."""
+    first, second = (a, b) if a.start < b.start else (b, a)
+    return "\n" not in source[first.end:second.start] and not _BULLET.match(source, first.start)
+
+
+def widen(sources: Sequence[str], spans: list[Quote], best: int, states) -> Quote:
+    """`spans[best]`, or it with the sentence after (else before) it in its paragraph when it does not
+    state what the question asks for (`states`: a span's text -> bool) and that sentence does: the
+    fact often follows the sentence that names the subject ("Available to most urban addresses for
+    NZ$12.00. Orders placed before 1 p.m. ...")."""
+    quote = spans[best]
+    if states(quote.text):
+        return quote
+    source = sources[quote.source - 1]
+    for j in (best + 1, best - 1):
+        if 0 <= j < len(spans) and spans[j].source == quote.source and states(spans[j].text) \
+                and _same_paragraph(source, quote, spans[j]):
+            start, end = min(quote.start, spans[j].start), max(quote.end, spans[j].end)
+            return Quote(quote.source, start, end, source[start:end])
+    return quote
+
+
 @dataclass(frozen=True)
 class Grounded:
     quote: Quote | None  # None: not answerable from the sources
     candidates: list[tuple[Quote, float]]  # what was ranked, best first, with the ranking score
 
 
-def _pool(spans: list[Quote], lexical: list[float], cosine: np.ndarray | None, candidates: int) -> list[int]:
-    """The best `candidates` spans by BM25 (with a hit) and by cosine, each with the one after it."""
+def _pool(spans: list[Quote], lexical: list[float], cosine: np.ndarray | None, candidates: int,
+          typed: list[bool]) -> list[int]:
+    """The best `candidates` spans by BM25 (with a hit), by cosine, and of those that state the kind
+    of value asked for (`typed`: a phone number for "what's your phone number", found by neither when
+    the line is "Call: (07) 3555 0148"; by cosine, so with an embedder only), each with the one after it."""
     hits = sorted((i for i in range(len(spans)) if lexical[i] > 0), key=lambda i: -lexical[i])[:candidates]
     if cosine is not None:
         hits += [int(i) for i in np.argsort(-cosine, kind="stable")[:candidates]]
+        hits += sorted((i for i in range(len(spans)) if typed[i]), key=lambda i: -cosine[i])[:candidates]
     hits = list(dict.fromkeys(hits))
     after = [i + 1 for i in hits if i + 1 < len(spans) and spans[i + 1].source == spans[i].source]
     return list(dict.fromkeys(hits + after))
@@ -286,7 +350,16 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
         encoder = embedder or await anyio.to_thread.run_sync(shared_sentence_embedder)
         vectors = await anyio.to_thread.run_sync(lambda: _embed(encoder, [question] + read))
         cosine = vectors[1:] @ vectors[0]
-    ranked = _pool(spans, lexical, cosine, candidates)
+    quantity, units, noun, asked_regions = (asks_quantity(question), answer_units(question), counted_noun(question),
+                                            regions(question))
+
+    def states(text: str) -> bool:  # the kind of value the question asks for, where it asks for one
+        return (has_unit(text, units) if units else new_numbers(text, question) if quantity else True) \
+            and (noun is None or counts(text, noun))
+
+    asks_kind = bool(units or quantity or noun)
+    exclusive = [kind for kind in units if kind in EXCLUSIVE]
+    ranked = _pool(spans, lexical, cosine, candidates, [asks_kind and states(q.text) for q in spans])
     if not ranked:
         return Grounded(None, [])
     pool = [spans[i] for i in ranked]
@@ -299,14 +372,19 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
         return Grounded(chosen, [(q, float(q is chosen)) for q in pool])
     # The ranking: the question's likelihood, the embedding's cosine, BM25 scaled to 0..1, the answer type.
     top_lex = max(lexical[i] for i in ranked) or 1.0
-    quantity, units = asks_quantity(question), answer_units(question)
     score = [ASKED_WEIGHT * a + LEXICAL_WEIGHT * lexical[i] / top_lex
              + (COSINE_WEIGHT * float(cosine[i]) if cosine is not None else 0.0)
              - (NO_NUMBER_PENALTY if quantity and not new_numbers(spans[i].text, question) else 0.0)
              + (UNIT_WEIGHT if units and has_unit(spans[i].text, units) else 0.0)
+             - (NO_NUMBER_PENALTY if exclusive and not has_unit(spans[i].text, exclusive) else 0.0)
+             + (UNIT_WEIGHT if noun and counts(spans[i].text, noun) else 0.0)
+             + (KEY_WEIGHT if key_named(spans[i].text, question) else 0.0)
+             + REGION_WEIGHT * _region_match(read[i], asked_regions)
              - (ASKS_BACK_PENALTY if spans[i].text.endswith("?") else 0.0)
              for a, i in zip(asked, ranked)]
     order = sorted(range(len(pool)), key=lambda j: -score[j])
     best = order[0]
-    about = cosine is None or float(cosine[ranked[best]]) >= MIN_COSINE
-    return Grounded(pool[best] if about else None, [(pool[j], score[j]) for j in order])
+    # a phone number for "what's your phone number" is about it, however far its words are from the question's
+    if cosine is not None and float(cosine[ranked[best]]) < MIN_COSINE and not (exclusive and states(pool[best].text)):
+        return Grounded(None, [(pool[j], score[j]) for j in order])
+    return Grounded(widen(sources, spans, ranked[best], states), [(pool[j], score[j]) for j in order])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from ecommerce_task_helpers import engine_model, run
 
-from tunelab.rag.answer_types import answer_units, expand_question, has_unit
+from tunelab.rag.answer_types import answer_units, counted_noun, counts, expand_question, has_unit, regions
 from tunelab.rag.cited_qa import answer_question, resolve_mode
 from tunelab.rag.grounded_qa import (
     MAX_SPAN_CHARS,
@@ -20,6 +20,7 @@ from tunelab.rag.grounded_qa import (
     bm25_scores,
     candidate_spans,
     ground,
+    key_named,
 )
 from tunelab.tasks.ecommerce.prompts import NOT_IN_CONTEXT
 
@@ -177,3 +178,51 @@ def test_the_kind_of_value_asked_for_moves_the_ranking_and_a_question_is_never_t
     model = FixedScores({"How long do returns": 0.0, "care": -1.0, "Refunds": -1.5})
     found = run(ground(model, "How long do returns take?", [faq], embedder=False))
     assert found.quote is not None and found.quote.text == "Refunds reach you within 5 working days."
+
+
+def test_a_sentence_goes_on_after_pm_before_a_day_and_a_price_is_no_time():
+    texts = [s.text for s in candidate_spans(["Courier\nOrders placed before 1 p.m. Monday to Thursday arrive the next "
+                                              "day. Open until 8 p.m. Closed on Sundays."])]
+    assert texts == ["Orders placed before 1 p.m. Monday to Thursday arrive the next day.", "Open until 8 p.m.",
+                     "Closed on Sundays."]
+    assert not has_unit("Available for NZ$12.00.", ["clock"]) and has_unit("Tastings at 10.30 on Saturdays", ["clock"])
+
+
+def test_phone_numbers_time_ago_counts_and_regions():
+    assert answer_units("whats ur phone number") == ["phone"] and answer_units("what is your email") == ["email"]
+    assert has_unit("Call us on (07) 3555 0148.", ["phone"]) and has_unit("Tel: 555-0163", ["phone"])
+    assert not has_unit("Orders from $50 to $2,000", ["phone"]) and not has_unit("Open 10 a.m. - 6 p.m.", ["phone"])
+    assert answer_units("bought it 6 wks ago, can i send it back?") == ["duration"]
+    assert "duration" in answer_units("got it about 2 months back, too late?")
+    assert counted_noun("how many pages is that book") == "page" and counted_noun("how many days do I have") is None
+    assert counts("Pages: 288", "page") and counts("A 288-page guide with 40 maps", "map")
+    assert not counts("Weight: 520 g", "page")
+    assert regions("im in belfast") == regions("Northern Ireland") != regions("Dublin")
+    assert regions("to the United States") == regions("Boston") and not regions("a tent for two")
+
+
+def test_a_key_names_what_the_question_asks_for_not_its_subject():
+    assert key_named("Waterproofing: 20,000 mm", "how waterproof is the jacket really?")
+    assert key_named("- Wattage: 1200 W", "what's the wattage of the kettle")
+    assert not key_named("Battery: 630 Wh", "How far can the bike go before the battery is flat?")
+    assert not key_named("Jersey weight: 310 g", "how long do i have to send back a jersey?")
+
+
+def test_the_answer_takes_the_next_sentence_when_that_one_states_the_value_asked_for():
+    page = ("Delivery\n\nCourier Overnight\nAvailable to most city addresses for NZ$12.00. Orders placed before 1 p.m. "
+            "are delivered the next working day.\n\nReturns\nYou can return a book within 30 days.")
+    model = FixedScores({"Available": -0.5, "Orders": -3.0, "return": -4.0})
+    found = run(ground(model, "whats the cutoff time for the overnight courier?", [page], embedder=False))
+    assert found.quote is not None and found.quote.text == ("Available to most city addresses for NZ$12.00. Orders "
+                                                            "placed before 1 p.m. are delivered the next working day.")
+    assert page[found.quote.start:found.quote.end] == found.quote.text
+    found = run(ground(model, "how much is the overnight courier?", [page], embedder=False))
+    assert found.quote is not None and found.quote.text == "Available to most city addresses for NZ$12.00."
+
+
+def test_a_line_for_another_region_loses_to_the_one_for_the_shoppers():
+    page = ("Shipping\n\n- Great Britain (England, Scotland, Wales): 9.95 EUR\n- Northern Ireland: 6.95 EUR\n"
+            "- Ireland: 4.95 EUR")
+    model = FixedScores({"Great Britain": -1.0, "Northern": -1.6, "- Ireland": -1.2})
+    found = run(ground(model, "im in belfast, how much will shipping cost me?", [page], embedder=False))
+    assert found.quote is not None and "6.95" in found.quote.text
