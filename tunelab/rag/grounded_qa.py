@@ -12,7 +12,8 @@ answer is a sentence of the sources, chosen, not generated:
    what its kind of answer is called, `expand_question`) and, with an embedder (the packaged MiniLM
    by default), by the cosine of its embedding with the question's ("how heavy" finds "Weight",
    "run out" finds "valid for"); the `candidates` best of each, each with the sentence after it in its source (the fact
-   often follows the sentence that names the subject), make the pool;
+   often follows the sentence that names the subject), and with an embedder the `candidates` nearest
+   of those that state the kind of value asked for, make the pool;
 3. the pool is ranked by what each signal says, on one scale: the model's query likelihood (each
    candidate, read with its title and heading, as a passage, and the mean log-probability per token
    of the question as the reply to "write the question this passage answers": `asks_messages`, the
@@ -21,16 +22,21 @@ answer is a sentence of the sources, chosen, not generated:
    LEXICAL_WEIGHT times BM25 scaled to 0..1. What the question asks for (`answer_types`) moves it: a
    question that asks for a quantity ("how many", "how much", "weigh", "cost", ...) lowers every
    sentence that holds no number of its own, one that asks for a kind of value (a duration, a price, a
-   weight, a time of day) raises every sentence that states one, and a sentence that is itself a
-   question (an FAQ's) is never the answer (the one after it is in the pool). A model that cannot
-   score (an upstream) picks one under a choice constraint over the pool instead;
-4. the answer is that sentence verbatim, returned with its source number and offsets (`Quote`); a
-   list item is answered as "<the line that introduces its list>: <item>" (the quote stays the item).
+   weight, a time of day) raises every sentence that states one (a phone number or an email lowers
+   every sentence without one), a line for the region the question names goes up and one for
+   another region down (`regions`), "how many pages" raises "Pages: 288", a "key: value" line whose
+   key is the attribute asked for ("how waterproof": "Waterproofing: ...") goes up, and a sentence
+   that is itself a question (an FAQ's) is never the answer (the one after it is in the pool). A
+   model that cannot score (an upstream) picks one under a choice constraint over the pool instead;
+4. the answer is that sentence verbatim, returned with its source number and offsets (`Quote`), and
+   the next (else previous) sentence of its paragraph with it when that one states the kind of value
+   asked for and the winner does not (`widen`); a list item is answered as "<the line that introduces
+   its list>: <item>" (the quote stays the item).
 
 Not answerable: no candidate at all, or a best sentence whose cosine with the question is below
-MIN_COSINE (nothing in the sources is about it). The weights and rules were chosen on ten small
-shops' pages and checked on two the code had never seen (tests/integration/shop_pages/README.md
-says which; docs/rag.md has the figures).
+MIN_COSINE (nothing in the sources is about it), unless it holds the phone number or email asked
+for. The weights and rules were chosen on small shops' pages and checked on shops the code had
+never seen (tests/integration/shop_pages/README.md says which; docs/rag.md has the figures).
 """
 
 from __future__ import annotations
