@@ -77,6 +77,9 @@ def main() -> None:
     shops = [load_shop(p) for p in paths]
     modes = [m for m in args.modes.split(",") if m]
     print(f"machine: {cpu_name()}; model {MODEL}; {len(shops)} shops; modes {', '.join(modes)}", flush=True)
+    from tunelab.models.quiet import quiet_libraries  # lazy: after argparse, so --help does not import torch
+
+    quiet_libraries()  # bitsandbytes' notice about an optional CPU kernel package
     home = args.home or tempfile.mkdtemp(prefix="tunelab-bench-")
     rows = asyncio.run(run_all(home, shops, modes))
     totals = {}

@@ -132,7 +132,7 @@ def run_quickstart(settings: Settings, store: Store, *, base_model: str | None =
     base_model = base_model or settings.default_model
     stage(f"Preparing the base model {base_model}")
     local_path(Catalogue(store).get(base_model), settings)  # converts the packaged GGUF once
-    stage(f"Fine-tuning the LoRA adapter {adapter_name} on the sample's train split (classify, extract, qa)")
+    stage(f"Fine-tuning the LoRA adapter {adapter_name} on the sample's train split ({', '.join(TRAIN_TASKS)})")
     t0 = time.perf_counter()
     trained, metrics = train_adapter(settings, store, base_model=base_model, adapter_name=adapter_name,
                                      retrain=retrain, max_steps=max_steps, console=console)
