@@ -87,13 +87,14 @@ _PLACE_PATTERNS = [(re.compile(r"\b(?:" + "|".join(n.replace("_", r"\s+") for n 
 
 
 _NORTHERN = re.compile(r"\bnorthern\s+ireland\b", re.I)
+_REPUBLIC = next(n for n, (names, _) in enumerate(_PLACES) if names.startswith("dublin"))  # Ireland's group
 
 
 def regions(text: str) -> set[int]:
     """The regions of _PLACES that `text` names, by number ("Northern Ireland" is not Ireland)."""
     found = {n for n, (pattern, _) in enumerate(_PLACE_PATTERNS) if pattern.search(text)}
-    if _NORTHERN.search(text) and not _PLACE_PATTERNS[1][0].search(_NORTHERN.sub("", text)):
-        found.discard(1)  # the Republic's group, named only as part of "Northern Ireland"
+    if _NORTHERN.search(text) and not _PLACE_PATTERNS[_REPUBLIC][0].search(_NORTHERN.sub("", text)):
+        found.discard(_REPUBLIC)  # named only as part of "Northern Ireland"
     return found
 
 
