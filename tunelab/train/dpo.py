@@ -32,6 +32,7 @@ from tunelab.store import Store
 from tunelab.train.batching import Batch, epoch_order, pack
 from tunelab.train.config import DPOConfig, LoraSettings
 from tunelab.train.datasets import data_for
+from tunelab.train.lora_fused import fuse_lora_branches
 from tunelab.train.losses import target_logits
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps
@@ -279,6 +280,7 @@ def run_dpo(cfg: DPOConfig, settings: Settings, store: Store, *, console: Consol
     bf16 = use_bf16(cfg.precision, loaded.device)
     if bf16:
         lora_branch_fp32(model)
+    fuse_lora_branches(model)
     result, metrics = run_training(ctx, model, total_steps=total_steps, bf16=bf16, batches=batches, loss_fn=loss_fn,
                                    evaluate=evaluate if eval_batches else None, device=loaded.device,
                                    trainable=trainable)

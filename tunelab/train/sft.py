@@ -20,6 +20,7 @@ from tunelab.store import Store
 from tunelab.train.batching import batches_for_epoch, pack, pad
 from tunelab.train.config import SFTConfig
 from tunelab.train.datasets import data_for
+from tunelab.train.lora_fused import fuse_lora_branches
 from tunelab.train.losses import causal_lm_loss
 from tunelab.train.model_setup import count_parameters, lora_branch_fp32, prepare_for_training
 from tunelab.train.outputs import plan_steps
@@ -68,6 +69,7 @@ def run_sft(cfg: SFTConfig, settings: Settings, store: Store, *, console: Consol
                                  gradient_checkpointing=cfg.gradient_checkpointing, seed=cfg.seed)
     if bf16 and cfg.method != "full":
         lora_branch_fp32(model)
+    fuse_lora_branches(model)  # the LoRA sum inside the GEMM (no layer changes under full fine-tuning)
     if cfg.packing:
         use_packed_attention(model)  # each packed sample's attention alone (finish_run switches back)
     trainable, total = count_parameters(model)
