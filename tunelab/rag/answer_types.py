@@ -153,6 +153,8 @@ _NOT_COUNTED = frozenset("days weeks months years hours minutes times people of 
 
 
 def _noun_stem(word: str) -> str:
+    """"pages" -> "page": only a plural's s goes, so `counts` can look for the word with an optional s
+    (grounded_qa's BM25 stem, "pag", would not find "pages" that way)."""
     word = word.lower()
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 

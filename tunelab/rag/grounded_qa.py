@@ -77,7 +77,8 @@ HEADING_MAX_WORDS = 6
 COSINE_WEIGHT = 8.0
 LEXICAL_WEIGHT = 1.0
 ASKED_WEIGHT = 1.0
-NO_NUMBER_PENALTY = 1.0
+NO_NUMBER_PENALTY = 1.0  # a question that asks for a quantity: a sentence with no number of its own, down
+EXCLUSIVE_PENALTY = 1.0  # one that asks for a phone number or an email: a sentence without one, down
 ASKS_BACK_PENALTY = 100.0  # a sentence that is itself a question (an FAQ's) is no answer: the one after it is
 UNIT_WEIGHT = 1.0  # a sentence that states the kind of value asked for (a duration for "how long")
 KEY_WEIGHT = 1.0  # a "key: value" line whose key the question names ("how waterproof" -> "Waterproofing: ...")
@@ -293,6 +294,38 @@ def widen(sources: Sequence[str], spans: list[Quote], best: int, states) -> Quot
     return quote
 
 
+class AskedKind:
+    """What kind of value `question` asks for (`answer_types`), and what each span's text says to it,
+    worked out once per text: `states(text)`, whether it states that kind (any sentence does when the
+    question asks for no kind), and `type_score(text)`, its ranking term."""
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+        self.quantity, self.units, self.noun = asks_quantity(question), answer_units(question), counted_noun(question)
+        self.exclusive = [kind for kind in self.units if kind in EXCLUSIVE]
+        self.asks = bool(self.units or self.quantity or self.noun)
+        self._seen: dict[str, tuple[bool, float]] = {}
+
+    def _read(self, text: str) -> tuple[bool, float]:
+        if text not in self._seen:
+            numbers = self.quantity and new_numbers(text, self.question)
+            unit = bool(self.units) and has_unit(text, self.units)
+            counted = self.noun is not None and counts(text, self.noun)
+            states = (unit if self.units else numbers if self.quantity else True) and (self.noun is None or counted)
+            score = (-(NO_NUMBER_PENALTY if self.quantity and not numbers else 0.0)
+                     + (UNIT_WEIGHT if unit else 0.0)
+                     - (EXCLUSIVE_PENALTY if self.exclusive and not has_unit(text, self.exclusive) else 0.0)
+                     + (UNIT_WEIGHT if counted else 0.0))
+            self._seen[text] = (states, score)
+        return self._seen[text]
+
+    def states(self, text: str) -> bool:
+        return self._read(text)[0]
+
+    def type_score(self, text: str) -> float:
+        return self._read(text)[1]
+
+
 @dataclass(frozen=True)
 class Grounded:
     quote: Quote | None  # None: not answerable from the sources
@@ -356,16 +389,8 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
         encoder = embedder or await anyio.to_thread.run_sync(shared_sentence_embedder)
         vectors = await anyio.to_thread.run_sync(lambda: _embed(encoder, [question] + read))
         cosine = vectors[1:] @ vectors[0]
-    quantity, units, noun, asked_regions = (asks_quantity(question), answer_units(question), counted_noun(question),
-                                            regions(question))
-
-    def states(text: str) -> bool:  # the kind of value the question asks for, where it asks for one
-        return (has_unit(text, units) if units else new_numbers(text, question) if quantity else True) \
-            and (noun is None or counts(text, noun))
-
-    asks_kind = bool(units or quantity or noun)
-    exclusive = [kind for kind in units if kind in EXCLUSIVE]
-    ranked = _pool(spans, lexical, cosine, candidates, [asks_kind and states(q.text) for q in spans])
+    kind = AskedKind(question)
+    ranked = _pool(spans, lexical, cosine, candidates, [kind.asks and kind.states(q.text) for q in spans])
     if not ranked:
         return Grounded(None, [])
     pool = [spans[i] for i in ranked]
@@ -378,19 +403,18 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
         return Grounded(chosen, [(q, float(q is chosen)) for q in pool])
     # The ranking: the question's likelihood, the embedding's cosine, BM25 scaled to 0..1, the answer type.
     top_lex = max(lexical[i] for i in ranked) or 1.0
+    asked_regions = regions(question)
     score = [ASKED_WEIGHT * a + LEXICAL_WEIGHT * lexical[i] / top_lex
              + (COSINE_WEIGHT * float(cosine[i]) if cosine is not None else 0.0)
-             - (NO_NUMBER_PENALTY if quantity and not new_numbers(spans[i].text, question) else 0.0)
-             + (UNIT_WEIGHT if units and has_unit(spans[i].text, units) else 0.0)
-             - (NO_NUMBER_PENALTY if exclusive and not has_unit(spans[i].text, exclusive) else 0.0)
-             + (UNIT_WEIGHT if noun and counts(spans[i].text, noun) else 0.0)
+             + kind.type_score(spans[i].text)
              + (KEY_WEIGHT if key_named(spans[i].text, question) else 0.0)
              + REGION_WEIGHT * _region_match(read[i], asked_regions)
              - (ASKS_BACK_PENALTY if spans[i].text.endswith("?") else 0.0)
              for a, i in zip(asked, ranked)]
     order = sorted(range(len(pool)), key=lambda j: -score[j])
-    best = order[0]
+    best, scored = order[0], [(pool[j], score[j]) for j in order]
     # a phone number for "what's your phone number" is about it, however far its words are from the question's
-    if cosine is not None and float(cosine[ranked[best]]) < MIN_COSINE and not (exclusive and states(pool[best].text)):
-        return Grounded(None, [(pool[j], score[j]) for j in order])
-    return Grounded(widen(sources, spans, ranked[best], states), [(pool[j], score[j]) for j in order])
+    off_topic = cosine is not None and float(cosine[ranked[best]]) < MIN_COSINE
+    if off_topic and not (kind.exclusive and kind.states(pool[best].text)):
+        return Grounded(None, scored)
+    return Grounded(widen(sources, spans, ranked[best], kind.states), scored)
