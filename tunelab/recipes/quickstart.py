@@ -22,6 +22,7 @@ from tunelab.eval.results import EvalResult
 from tunelab.eval.runner import run_eval
 from tunelab.models.catalogue import Catalogue
 from tunelab.models.loader import local_path
+from tunelab.models.torch_threads import on_own_thread
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.ecommerce.prompts import build_sft_dataset
@@ -131,11 +132,14 @@ def run_quickstart(settings: Settings, store: Store, *, base_model: str | None =
     started = time.perf_counter()
     base_model = base_model or settings.default_model
     stage(f"Preparing the base model {base_model}")
-    local_path(Catalogue(store).get(base_model), settings)  # converts the packaged GGUF once
+    # conversion and training on a thread that ends: the evaluation's engine thread is then the one
+    # OpenMP team of the process and decodes at full speed (models/torch_threads.py)
+    on_own_thread(lambda: local_path(Catalogue(store).get(base_model), settings))  # converts the GGUF once
     stage(f"Fine-tuning the LoRA adapter {adapter_name} on the sample's train split ({', '.join(TRAIN_TASKS)})")
     t0 = time.perf_counter()
-    trained, metrics = train_adapter(settings, store, base_model=base_model, adapter_name=adapter_name,
-                                     retrain=retrain, max_steps=max_steps, console=console)
+    trained, metrics = on_own_thread(lambda: train_adapter(settings, store, base_model=base_model,
+                                                           adapter_name=adapter_name, retrain=retrain,
+                                                           max_steps=max_steps, console=console))
     result = QuickstartResult(adapter=adapter_name, trained=trained, train_s=time.perf_counter() - t0,
                               train_metrics=metrics)
     if not trained:
