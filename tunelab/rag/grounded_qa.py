@@ -49,11 +49,11 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import anyio
 import numpy as np
 
 from tunelab.engine.types import Constraint
 from tunelab.models.embeddings import shared_sentence_embedder
+from tunelab.models.torch_threads import run_torch
 from tunelab.rag.answer_types import (
     EXCLUSIVE,
     answer_units,
@@ -386,8 +386,8 @@ async def ground(model: TaskModel, question: str, sources: Sequence[str], *,
     lexical = bm25_scores(expand_question(question), [Quote(q.source, q.start, q.end, r) for q, r in zip(spans, read)])
     cosine = None
     if spans and embedder is not False:
-        encoder = embedder or await anyio.to_thread.run_sync(shared_sentence_embedder)
-        vectors = await anyio.to_thread.run_sync(lambda: _embed(encoder, [question] + read))
+        encoder = embedder or await run_torch(shared_sentence_embedder)
+        vectors = await run_torch(lambda: _embed(encoder, [question] + read))
         cosine = vectors[1:] @ vectors[0]
     kind = AskedKind(question)
     ranked = _pool(spans, lexical, cosine, candidates, [kind.asks and kind.states(q.text) for q in spans])

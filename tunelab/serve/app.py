@@ -43,6 +43,7 @@ from tunelab.jobs.worker import start_embedded
 from tunelab.models.embeddings import shared_sentence_embedder
 from tunelab.models.errors import ModelError
 from tunelab.models.loader import LoadedModel, load_model
+from tunelab.models.torch_threads import run_torch
 from tunelab.serve.access import AccessMiddleware
 from tunelab.serve.auth import ApiKeyMiddleware, ApiKeys
 from tunelab.serve.collections_service import CollectionsService
@@ -104,7 +105,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
     async def lifespan(app: FastAPI):
 
         store = await anyio.to_thread.run_sync(Store, settings)
-        base = loaded or await anyio.to_thread.run_sync(
+        base = loaded or await run_torch(
             lambda: load_model(model or settings.default_model, settings, store=store, quantization=settings.quantize))
         registry = AdapterRegistry(store, settings)
         gen_engine = factory(base, servable_adapter_paths(registry, base.name), settings)
@@ -114,7 +115,7 @@ def create_app(settings: Settings, *, model: str | None = None, engine: str = "a
                                    retries=settings.upstream_retries, metrics=metrics, transport=upstream_transport)
         embedding_service = None
         if embeddings:
-            embedding_service = await anyio.to_thread.run_sync(_load_embedder)
+            embedding_service = await run_torch(_load_embedder)
         app.state.settings = settings
         app.state.engine = gen_engine
         app.state.metrics = metrics

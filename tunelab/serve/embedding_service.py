@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 import time
 
-import anyio
 import numpy as np
 
 from tunelab.models.embeddings import SentenceEmbedder
+from tunelab.models.torch_threads import run_torch
 from tunelab.serve.errors import APIError, NotFoundError
 from tunelab.serve.protocol import CreateEmbeddingResponse, Embedding, EmbeddingRequest, EmbeddingUsage, Model
 
@@ -48,7 +48,7 @@ class EmbeddingService:
         if req.dimensions is not None and req.dimensions != dim:
             raise APIError(f"{self.model_id} makes {dim}-dimensional embeddings; dimensions={req.dimensions} "
                            f"is not available (leave it out or send {dim}).", param="dimensions")
-        vectors = await anyio.to_thread.run_sync(self.embedder.embed, texts)  # [n, dim] float32, unit rows
+        vectors = await run_torch(self.embedder.embed, texts)  # [n, dim] float32, unit rows
         tokens = sum(self.embedder.count_tokens(t) for t in texts)
         data = [Embedding(embedding=self._encode(v, req.encoding_format), index=i) for i, v in enumerate(vectors)]
         return CreateEmbeddingResponse(data=data, model=self.model_id,

@@ -14,6 +14,7 @@ from dataclasses import asdict
 import anyio
 
 from tunelab.models.encoders import load_encoder_classifier
+from tunelab.models.torch_threads import run_torch
 from tunelab.rag.answer import ask
 from tunelab.rag.cited_qa import answer_question
 from tunelab.rag.errors import RagError, UnknownCollectionError
@@ -69,7 +70,7 @@ class TasksService:
                                                                  index.embedder, cache_dir=self.settings.home / "cache")
                     return taxonomy, CandidateRetriever(index, neighbours=neighbours)
 
-                self._taxonomy, self._index = await anyio.to_thread.run_sync(build)
+                self._taxonomy, self._index = await run_torch(build)
             return self._taxonomy, self._index
 
     async def encoder(self, model: str) -> EncoderTaskModel | None:
@@ -79,7 +80,7 @@ class TasksService:
             info = await anyio.to_thread.run_sync(lambda: registry.get(model) if registry.exists(model) else None)
             if info is None or info.kind != "classifier":
                 return None
-            classifier = await anyio.to_thread.run_sync(load_encoder_classifier, info.path)
+            classifier = await run_torch(load_encoder_classifier, info.path)
             self._encoders[model] = EncoderTaskModel(classifier, name=model)
         return self._encoders[model]
 
@@ -158,8 +159,7 @@ class TasksService:
 
         searcher = await self.searcher(collection)
         try:
-            return await anyio.to_thread.run_sync(
-                lambda: searcher.search(query, mode=mode, k=k, filters=filters))
+            return await run_torch(lambda: searcher.search(query, mode=mode, k=k, filters=filters))
         except RagError as exc:  # another embedding model, a broken index: the user can act on it
             raise APIError(str(exc), param="collection") from None
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import anyio
-
 from tunelab.models.encoders import EncoderClassifier
+from tunelab.models.torch_threads import run_torch
 from tunelab.tasks.model import TaskModelError
 
 
@@ -28,5 +27,5 @@ class EncoderTaskModel:
     async def rank_labels(self, texts: Sequence[str], k: int) -> list[list[tuple[str, float]]]:
         """Each text's `k` most probable labels with their probabilities, best first (off the loop:
         the forward pass is CPU work)."""
-        predictions = await anyio.to_thread.run_sync(self.classifier.predict, list(texts))
+        predictions = await run_torch(self.classifier.predict, list(texts))
         return [sorted(p.scores.items(), key=lambda kv: -kv[1])[:k] for p in predictions]

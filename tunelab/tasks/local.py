@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-import anyio
 import torch
 
 from tunelab.adapters.registry import AdapterRegistry
@@ -20,6 +19,7 @@ from tunelab.engine.batching import BatchingEngine
 from tunelab.models.catalogue import Catalogue
 from tunelab.models.encoders import load_encoder_classifier
 from tunelab.models.loader import LoadedModel, load_model, resolve_device, use_bf16
+from tunelab.models.torch_threads import run_torch
 from tunelab.settings import Settings
 from tunelab.store import Store
 from tunelab.tasks.encoder import EncoderTaskModel
@@ -83,7 +83,7 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
         engines = {}
         for name in sorted(bases):
             if name not in models:
-                models[name] = await anyio.to_thread.run_sync(lambda n=name: load_model(
+                models[name] = await run_torch(lambda n=name: load_model(
                     n, settings, store=store, dtype=dtype, quantization=settings.quantize))
             engine = _engine(models[name], adapters, settings)
             await engine.start()
@@ -98,7 +98,7 @@ async def open_task_models(specs: list[str], settings: Settings, store: Store,
                 out.append(EngineTaskModel(engines[value.base_model], models[value.base_model], adapter=value.name,
                                            name=spec))
             elif kind == "encoder":
-                classifier = await anyio.to_thread.run_sync(load_encoder_classifier, value.path)
+                classifier = await run_torch(load_encoder_classifier, value.path)
                 out.append(EncoderTaskModel(classifier, name=spec))
             else:
                 if client is None:

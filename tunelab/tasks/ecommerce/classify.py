@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tunelab.engine.types import Constraint
+from tunelab.models.torch_threads import run_torch
 from tunelab.tasks.ecommerce.candidates import Budget, CandidateRetriever, Candidates, retriever_for
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
 from tunelab.tasks.ecommerce.prompts import classify_messages
@@ -250,7 +251,7 @@ async def classify_many(model: TaskModel, texts: Sequence[str], *, taxonomy: Tax
         return await _encoder_classify(model, texts, taxonomy, k)
     budget = _budget(k, candidates, knn_candidates, bm25_candidates)
     retriever = _retriever(taxonomy, index)
-    found = await asyncio.to_thread(retriever.gather_many, list(texts), budget)  # embedding is CPU work: off the loop
+    found = await run_torch(retriever.gather_many, list(texts), budget)  # embedding is CPU work: off the loop
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(text: str, hits: Candidates) -> Classification:
