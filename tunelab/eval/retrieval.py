@@ -29,6 +29,7 @@ from tunelab.eval.metrics.retrieval import mrr, ndcg_at_k, recall_at_k
 from tunelab.eval.progress import ProgressFn
 from tunelab.eval.results import EvalResult
 from tunelab.eval.tasks import select_split
+from tunelab.models.torch_threads import run_torch
 from tunelab.rag import FieldMapping, ingest, load_reranker
 from tunelab.rag.search import MODES, Searcher, doc_ranking
 from tunelab.settings import Settings
@@ -150,7 +151,7 @@ async def run_retrieval_eval(config: Any, settings: Settings, store: Store, prog
     started = time.monotonic()
     questions, source = load_questions(config)
     if reranker is None and config.rerank:
-        reranker = await anyio.to_thread.run_sync(load_reranker, config.rerank)
+        reranker = await run_torch(load_reranker, config.rerank)
     columns = columns_for(list(config.modes), reranker is not None)
     models, judge = list(config.models), config.judge
     if models and judge is None:
@@ -161,7 +162,7 @@ async def run_retrieval_eval(config: Any, settings: Settings, store: Store, prog
                          f"{len(models)}{': ' + ', '.join(models) if models else ''}.")
     collection = config.collection
     if collection is None:
-        collection = await anyio.to_thread.run_sync(
+        collection = await run_torch(
             partial(ensure_sample_collection, settings, store, embedder=embedder))
     searcher = Searcher.open(collection, settings=settings, store=store, embedder=embedder)
 
@@ -179,7 +180,7 @@ async def run_retrieval_eval(config: Any, settings: Settings, store: Store, prog
     ks = cutoffs(config)
     rankings: dict[str, list[list[str]]] = {}
     for column in columns:
-        rankings[column] = await anyio.to_thread.run_sync(
+        rankings[column] = await run_torch(
             partial(_search_all, searcher, questions, column, reranker, tick))
     metrics = {c: score_rankings(rankings[c], relevant, ks) for c in columns}
     examples = []

@@ -16,11 +16,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-
 from tunelab.data.errors import FieldError
 from tunelab.eval.metrics import accuracy, hierarchical_f1, macro_f1, per_class_counts, top_k_accuracy, weighted_f1
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
+from tunelab.models.torch_threads import run_torch
 from tunelab.settings import Settings
 from tunelab.tasks.ecommerce.candidates import CandidateRetriever
 from tunelab.tasks.ecommerce.category_index import CategoryIndex
@@ -102,7 +101,7 @@ async def prepare(config, settings: Settings, *, with_models: bool = True) -> Co
     taxonomy = _taxonomy(config)
     index = None
     if with_models:
-        index = await anyio.to_thread.run_sync(lambda: _retriever(config, settings, taxonomy))
+        index = await run_torch(lambda: _retriever(config, settings, taxonomy))
     return Context(taxonomy, index, config.k, config.candidates, config.knn_candidates, config.bm25_candidates,
                    config.length_normalized, config.ranking)
 

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
-
 from tunelab.data.errors import FieldError
 from tunelab.eval.metrics import answerability_f1, bertscore, bertscore_tokens, exact_match, rouge_l, token_f1
 from tunelab.eval.metrics.facts import citation_precision, fact_recall, states_fact
 from tunelab.eval.tasks import Example, Scores, select_split, unique_ids
 from tunelab.models.embeddings import token_embedder
+from tunelab.models.torch_threads import run_torch
 from tunelab.settings import Settings
 from tunelab.tasks.ecommerce.datasets import load_amazonqa, sample_path
 
@@ -60,7 +59,7 @@ def load_examples(config) -> list[Example]:
 
 async def prepare(config, settings: Settings, *, with_models: bool = True) -> Context:
 
-    return Context(await anyio.to_thread.run_sync(token_embedder), answer_mode=getattr(config, "answer_mode", "auto"))
+    return Context(await run_torch(token_embedder), answer_mode=getattr(config, "answer_mode", "auto"))
 
 
 def _output(answer: str, answerable: bool | None, citations: list, raw: str, **extra: Any) -> dict[str, Any]:
