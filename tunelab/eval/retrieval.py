@@ -180,7 +180,7 @@ async def run_retrieval_eval(config: Any, settings: Settings, store: Store, prog
     ks = cutoffs(config)
     rankings: dict[str, list[list[str]]] = {}
     for column in columns:
-        rankings[column] = await run_torch(
+        rankings[column] = await anyio.to_thread.run_sync(  # _search_all ticks via anyio.from_thread
             partial(_search_all, searcher, questions, column, reranker, tick))
     metrics = {c: score_rankings(rankings[c], relevant, ks) for c in columns}
     examples = []

@@ -17,7 +17,6 @@ from typing import Any
 
 import anyio
 
-from tunelab.models.torch_threads import run_torch
 from tunelab.rag.cited_qa import NOT_IN_CONTEXT, answer_question
 from tunelab.rag.expand import ModelQueryExpander
 from tunelab.rag.filters import Filters
@@ -116,7 +115,8 @@ async def ask(question: str, *, searcher: Searcher, model: TaskModel, k: int = 5
         notes += [f"self-query: {n}" for n in parsed.notes]
     if expand:
         expansions = await ModelQueryExpander(model).expand(question)
-    hits = await run_torch(partial(
+    # a pooled anyio thread: a reranker may call the model back through anyio.from_thread
+    hits = await anyio.to_thread.run_sync(partial(
         searcher.search, query, mode=mode, k=k, filters=filters, reranker=reranker,  # type: ignore[arg-type]
         expand=(lambda _q: expansions) if expansions else None))
     sources = [SourceRef.of(i, h) for i, h in enumerate(hits, start=1)]

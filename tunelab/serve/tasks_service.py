@@ -159,7 +159,8 @@ class TasksService:
 
         searcher = await self.searcher(collection)
         try:
-            return await run_torch(lambda: searcher.search(query, mode=mode, k=k, filters=filters))
+            return await anyio.to_thread.run_sync(  # hooks may call back via anyio.from_thread
+                lambda: searcher.search(query, mode=mode, k=k, filters=filters))
         except RagError as exc:  # another embedding model, a broken index: the user can act on it
             raise APIError(str(exc), param="collection") from None
 
