@@ -8,11 +8,12 @@ thread and then decoding on an engine's thread decodes at about half speed (READ
 `on_own_thread(fn)` runs `fn` on a thread that ends when it returns, and `await run_torch(fn, ...)`
 does so from async code (where `asyncio.to_thread` would leave a pooled thread with a team behind),
 so the engine's model thread stays the one thread with a team. On the Xeon of the README, the
-quickstart adapter's classify eval of 20 items took 20.1 s so against 31.5 s on pooled threads.
+quickstart adapter's classify eval of 20 items took 20.0 s so against 31.5 s on pooled threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -43,8 +44,6 @@ async def run_torch(fn: Callable[..., T], *args, **kwargs) -> T:
     """`await asyncio.to_thread(fn, ...)`, but on a new thread that ends with the call rather than a
     pooled one: a pooled thread that has run torch keeps its OpenMP team while it lives (asyncio's
     executor threads live as long as the loop), and that halves an engine thread's decode speed."""
-    import asyncio  # lazy: only the async callers need it
-
     loop = asyncio.get_running_loop()
     done: asyncio.Future = loop.create_future()
 
