@@ -171,3 +171,40 @@ def counts(text: str, noun: str) -> bool:
     key of a "key: number" line ("Pages: 288")."""
     stem = re.escape(noun)
     return bool(re.search(rf"\d\s*(?:[a-z-]+\s+)?{stem}s?\b|\b{stem}s?\s*:\s*\d", text, re.I))
+
+
+NO_NUMBER_PENALTY = 1.0  # a question that asks for a quantity: a sentence with no number of its own, down
+EXCLUSIVE_PENALTY = 1.0  # one that asks for a phone number or an email: a sentence without one, down
+UNIT_WEIGHT = 1.0  # a sentence that states the kind of value asked for (a duration for "how long")
+
+
+class AskedKind:
+    """What kind of value `question` asks for (`answer_types`), and what each span's text says to it,
+    worked out once per text: `states(text)`, whether it states that kind (any sentence does when the
+    question asks for no kind), and `type_score(text)`, its ranking term."""
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+        self.quantity, self.units, self.noun = asks_quantity(question), answer_units(question), counted_noun(question)
+        self.exclusive = [kind for kind in self.units if kind in EXCLUSIVE]
+        self.asks = bool(self.units or self.quantity or self.noun)
+        self._seen: dict[str, tuple[bool, float]] = {}
+
+    def _read(self, text: str) -> tuple[bool, float]:
+        if text not in self._seen:
+            numbers = self.quantity and new_numbers(text, self.question)
+            unit = bool(self.units) and has_unit(text, self.units)
+            counted = self.noun is not None and counts(text, self.noun)
+            states = (unit if self.units else numbers if self.quantity else True) and (self.noun is None or counted)
+            score = (-(NO_NUMBER_PENALTY if self.quantity and not numbers else 0.0)
+                     + (UNIT_WEIGHT if unit else 0.0)
+                     - (EXCLUSIVE_PENALTY if self.exclusive and not has_unit(text, self.exclusive) else 0.0)
+                     + (UNIT_WEIGHT if counted else 0.0))
+            self._seen[text] = (states, score)
+        return self._seen[text]
+
+    def states(self, text: str) -> bool:
+        return self._read(text)[0]
+
+    def type_score(self, text: str) -> float:
+        return self._read(text)[1]

@@ -54,17 +54,7 @@ import numpy as np
 from tunelab.engine.types import Constraint
 from tunelab.models.embeddings import shared_sentence_embedder
 from tunelab.models.torch_threads import run_torch
-from tunelab.rag.answer_types import (
-    EXCLUSIVE,
-    answer_units,
-    asks_quantity,
-    counted_noun,
-    counts,
-    expand_question,
-    has_unit,
-    new_numbers,
-    regions,
-)
+from tunelab.rag.answer_types import AskedKind, expand_question, regions
 from tunelab.rag.bm25 import tokenize
 from tunelab.rag.embed import Embedder
 from tunelab.tasks.ecommerce.prompts import asks_messages, quote_messages
@@ -77,10 +67,7 @@ HEADING_MAX_WORDS = 6
 COSINE_WEIGHT = 8.0
 LEXICAL_WEIGHT = 1.0
 ASKED_WEIGHT = 1.0
-NO_NUMBER_PENALTY = 1.0  # a question that asks for a quantity: a sentence with no number of its own, down
-EXCLUSIVE_PENALTY = 1.0  # one that asks for a phone number or an email: a sentence without one, down
 ASKS_BACK_PENALTY = 100.0  # a sentence that is itself a question (an FAQ's) is no answer: the one after it is
-UNIT_WEIGHT = 1.0  # a sentence that states the kind of value asked for (a duration for "how long")
 KEY_WEIGHT = 1.0  # a "key: value" line whose key the question names ("how waterproof" -> "Waterproofing: ...")
 REGION_WEIGHT = 1.0  # a line for the region the question names, up; one for another region only, down
 _BULLET = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
@@ -292,38 +279,6 @@ def widen(sources: Sequence[str], spans: list[Quote], best: int, states) -> Quot
             start, end = min(quote.start, spans[j].start), max(quote.end, spans[j].end)
             return Quote(quote.source, start, end, source[start:end])
     return quote
-
-
-class AskedKind:
-    """What kind of value `question` asks for (`answer_types`), and what each span's text says to it,
-    worked out once per text: `states(text)`, whether it states that kind (any sentence does when the
-    question asks for no kind), and `type_score(text)`, its ranking term."""
-
-    def __init__(self, question: str) -> None:
-        self.question = question
-        self.quantity, self.units, self.noun = asks_quantity(question), answer_units(question), counted_noun(question)
-        self.exclusive = [kind for kind in self.units if kind in EXCLUSIVE]
-        self.asks = bool(self.units or self.quantity or self.noun)
-        self._seen: dict[str, tuple[bool, float]] = {}
-
-    def _read(self, text: str) -> tuple[bool, float]:
-        if text not in self._seen:
-            numbers = self.quantity and new_numbers(text, self.question)
-            unit = bool(self.units) and has_unit(text, self.units)
-            counted = self.noun is not None and counts(text, self.noun)
-            states = (unit if self.units else numbers if self.quantity else True) and (self.noun is None or counted)
-            score = (-(NO_NUMBER_PENALTY if self.quantity and not numbers else 0.0)
-                     + (UNIT_WEIGHT if unit else 0.0)
-                     - (EXCLUSIVE_PENALTY if self.exclusive and not has_unit(text, self.exclusive) else 0.0)
-                     + (UNIT_WEIGHT if counted else 0.0))
-            self._seen[text] = (states, score)
-        return self._seen[text]
-
-    def states(self, text: str) -> bool:
-        return self._read(text)[0]
-
-    def type_score(self, text: str) -> float:
-        return self._read(text)[1]
 
 
 @dataclass(frozen=True)
