@@ -157,7 +157,11 @@ def bench(args) -> dict:
     import subprocess
     import sys
 
-    variants = [v for v in VARIANTS if v != "engine_int8_fast_on" or not args.no_int8]
+    from tunelab.models.loader import resolve_device, use_bf16
+    from tunelab.settings import Settings
+
+    bf16 = use_bf16(args.dtype, resolve_device(Settings().device))  # int8 is compared with fp32 only
+    variants = [v for v in VARIANTS if v != "engine_int8_fast_on" or not (args.no_int8 or bf16)]
     rounds: dict[str, list[float]] = {v: [] for v in variants}
     tokens: dict[str, list[int]] = {}
     info, skipped = {}, {}
@@ -178,8 +182,6 @@ def bench(args) -> dict:
                 rounds[v].append(r["tps"])
                 tokens[v] = r["tokens"]
                 info.update({k: r[k] for k in ("dtype", "device") if k in r})
-    if info.get("dtype") == "bfloat16":  # int8 is compared with fp32 only
-        rounds.pop("engine_int8_fast_on", None)
     rounds = {v: x for v, x in rounds.items() if x}
     n = min(len(tokens["engine_fast_on"]), len(tokens["generate"]))
     return {**info, "rounds": rounds, "best": {v: max(x) for v, x in rounds.items()},
