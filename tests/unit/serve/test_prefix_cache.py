@@ -136,3 +136,28 @@ def test_scores_with_the_cache_and_the_prefix_tree_equal_a_full_forward(load_tin
         alone = score_options(loaded.model, prompts[0], options, loaded.device, shared_prefix=False)
     assert_close(tree, want[0])
     assert_close(alone, want[0])
+
+
+def test_the_prompt_and_its_tree_in_one_pass_equal_two_passes_and_cache_the_same_blocks(load_tiny):
+    loaded = load_tiny()
+    tok = loaded.tokenizer
+    paths = ["Home & Garden > Kitchen & Dining", "Home & Garden > Decor", "Apparel", "Apparel & Accessories"]
+    options = [tok(p, add_special_tokens=False)["input_ids"] for p in paths] + [[tok.eos_token_id]]
+    prompts = [tok(SHARED + t)["input_ids"] for t in TAILS[:2]]
+    merged, split = PrefixCache(64 << 20), PrefixCache(64 << 20)
+    with torch.inference_mode():
+        for p in prompts:  # the second one starts from the first one's cached blocks
+            one = score_options(loaded.model, p, options, loaded.device, prefix=(merged, ""))
+            two = score_options(loaded.model, p, options, loaded.device, prefix=(split, ""),
+                                max_batch_elements=1)  # too small a budget for one pass: prefill, then the tree
+            assert_close(one, two)
+            assert_close(one, direct(loaded.model, p, options))
+        # Only single-token options: no tree, the first token's scores alone.
+        firsts = score_options(loaded.model, prompts[0], [[5], [7]], loaded.device, prefix=(merged, ""))
+    assert_close(firsts, direct(loaded.model, prompts[0], [[5], [7]]))
+    assert (merged.stats().hits, split.stats().hits) == (2, 1)  # the second prompt; then the first one again
+    assert merged.stats().blocks == split.stats().blocks > 0
+    n, got = merged.lookup("", prompts[1])
+    _, want = split.lookup("", prompts[1])
+    for (gk, gv), (wk, wv) in zip(got, want):  # the tree's nodes never reach the cache
+        assert gk.shape == wk.shape and torch.allclose(gk, wk, atol=1e-5) and torch.allclose(gv, wv, atol=1e-5)
