@@ -121,6 +121,12 @@ def test_feedback_to_a_gated_dpo_adapter(served):
     assert listed["chat-prefs"]["provenance"] == dataset["provenance"]
     none = alice.post("/feedback/build-dataset", json={"name": "x", "ids": [mine[5]["id"]]})
     assert none.status_code == 400 and "rating alone" in none.json()["error"]["message"]
+    blank = post(alice, messages=ask("Hi?"), answers=[shop(" ")], rating=-1, edit="Hello!")  # stopped at once
+    built = alice.post("/feedback/build-dataset", json={"name": "with-blank", "ids": [blank["id"], mine[0]["id"]]})
+    assert built.status_code == 201, built.text  # the blank answer's pair is left out, the rest registered
+    assert built.json()["counts"]["skipped_ids"] == [{"id": blank["id"], "reason": "blank_answer"}]
+    assert built.json()["dataset"]["num_records"] == 1
+    assert alice.delete(f"/feedback/{blank['id']}").status_code == 200  # the tests after count the records
 
     assert alice.post("/feedback/train-dpo", json={"dataset": "nope", "name": "n"}).status_code == 404
     r = alice.post("/feedback/train-dpo", json={"dataset": "chat-prefs", "adapter": "shop", "name": "shop",

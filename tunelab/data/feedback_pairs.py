@@ -3,7 +3,8 @@
 Rules (`pairs_from_feedback`): an edit gives chosen = the edit, rejected = the answer it improves; a
 side-by-side choice gives chosen = the winner, rejected = each other answer (one pair per loser); a
 rating alone gives no pair (there is no better answer to prefer), nor do a winner and a loser with
-the same text; a pair made twice is kept once. `build_preference_dataset` registers the pairs as a
+the same text, nor a pair with a blank side (an answer stopped before its first word: a dataset
+record needs both texts); a pair made twice is kept once. `build_preference_dataset` registers the pairs as a
 preference dataset whose provenance lists the feedback records, so lineage can be traced back;
 `export_feedback` writes the records, or the pairs they make, as JSON Lines.
 """
@@ -27,9 +28,11 @@ from tunelab.store import Store
 RATING_ONLY = "rating_only"  # a rating with no edit and no choice: no alternative answer to prefer
 SAME_TEXT = "identical_answers"  # chosen and rejected would be the same text
 DUPLICATE = "duplicate_pair"  # the same prompt, chosen and rejected as an earlier pair
+BLANK = "blank_answer"  # chosen or rejected would be blank (an answer stopped before its first word)
 REASONS = {RATING_ONLY: "a rating alone, with no edit or choice, has no better answer to prefer",
            SAME_TEXT: "the preferred and the other answer have the same text",
-           DUPLICATE: "the same pair came from an earlier record"}
+           DUPLICATE: "the same pair came from an earlier record",
+           BLANK: "one of the two answers is blank"}
 
 
 @dataclass
@@ -80,6 +83,9 @@ def pairs_from_feedback(items: list[FeedbackInfo]) -> PairBuild:
             continue
         prompt = [Message(role=m["role"], content=m["content"]) for m in item.messages]
         for rule, chosen, rejected in candidates:
+            if not chosen.strip() or not rejected.strip():  # a preference record needs both texts
+                build._skip(item.id, BLANK)
+                continue
             if chosen.strip() == rejected.strip():
                 build._skip(item.id, SAME_TEXT)
                 continue

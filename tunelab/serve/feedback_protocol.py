@@ -79,7 +79,7 @@ class BuildDatasetRequest(_Model):
 
 class SkippedFeedback(BaseModel):
     id: str
-    reason: Literal["rating_only", "identical_answers", "duplicate_pair"]
+    reason: Literal["rating_only", "identical_answers", "duplicate_pair", "blank_answer"]
 
 
 class PairCounts(BaseModel):
@@ -88,7 +88,8 @@ class PairCounts(BaseModel):
     from_edits: int
     from_choices: int
     skipped: dict[str, int] = Field(description="Why no pair: rating_only (a rating with no edit or choice: no "
-                                                "better answer), identical_answers, duplicate_pair -> count.")
+                                                "better answer), identical_answers, duplicate_pair, blank_answer "
+                                                "(one side of the pair is blank) -> count.")
     skipped_ids: list[SkippedFeedback]
 
 

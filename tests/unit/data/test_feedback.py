@@ -52,6 +52,7 @@ def test_pair_rules():
         info("both", [("a", "Milk."), ("b", "Rooibos.")], answer_index=0, edit="Darjeeling.", choice=1),
         info("same", [("a", "Assam."), ("b", "Assam. ")], choice=0),
         info("again", [("a", "Green tea."), ("b", "Assam.")], choice=1),
+        info("blank", [("a", " \n")], rating=-1, edit="Assam, strong."),  # the answer was stopped at once
     ]
     build = pairs_from_feedback(items)
     assert [texts(r) for r in build.records] == [
@@ -64,12 +65,13 @@ def test_pair_rules():
     assert [s["rule"] for s in build.sources] == ["edit", "choice", "choice", "choice", "edit", "choice"]
     assert all(r.prompt[0].role == "system" and r.prompt[-1].content == "Best tea for mornings?" for r in build.records)
     counts = build.counts()
-    assert counts["feedback"] == 8 and counts["pairs"] == 6
+    assert counts["feedback"] == 9 and counts["pairs"] == 6
     assert counts["from_edits"] == 2 and counts["from_choices"] == 4
-    assert counts["skipped"] == {"rating_only": 2, "identical_answers": 1, "duplicate_pair": 1}
+    assert counts["skipped"] == {"rating_only": 2, "identical_answers": 1, "duplicate_pair": 1, "blank_answer": 1}
     assert counts["skipped_ids"] == [{"id": "up", "reason": "rating_only"}, {"id": "down", "reason": "rating_only"},
                                      {"id": "same", "reason": "identical_answers"},
-                                     {"id": "again", "reason": "duplicate_pair"}]
+                                     {"id": "again", "reason": "duplicate_pair"},
+                                     {"id": "blank", "reason": "blank_answer"}]
     assert build.used_ids == ["edit", "pick", "three", "both"]
 
 
