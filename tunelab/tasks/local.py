@@ -52,8 +52,6 @@ def _kind(spec: str, catalogue: Catalogue, adapters: AdapterRegistry, upstreams:
 
 def inference_dtype(precision: str, settings: Settings):
     """torch dtype for `precision` (fp32 | bf16 | auto) on the configured device."""
-
-
     if precision not in ("fp32", "bf16", "auto"):
         raise ValueError(f"precision '{precision}' is not one of: fp32, bf16, auto.")
     return torch.bfloat16 if use_bf16(precision, resolve_device(settings.device)) else torch.float32
