@@ -84,7 +84,7 @@ def eval_command(
     task: Annotated[str | None, typer.Option("--task", help="classify | extract | qa | preference | retrieval.")] = None,
     model: Annotated[list[str] | None, typer.Option("--model", "-m", help="A model, adapter or upstream/model to compare; repeat it, the baseline first.")] = None,
     predictions: Annotated[list[str] | None, typer.Option("--predictions", help="A JSONL file of {id, prediction} to compare as one more column; repeatable.")] = None,
-    split: Annotated[str | None, typer.Option("--split", help="train | validation | test (default test); classify also real (hand-labelled real-style titles).")] = None,
+    split: Annotated[str | None, typer.Option("--split", help="train | validation | test (default test); classify also real (hand-labelled real-style titles); with --data, any split its records name.")] = None,
     data: Annotated[str | None, typer.Option("--data", help="Your own data file instead of the shipped sample.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N examples.")] = None,
     attributes: Annotated[str | None, typer.Option("--attributes", help="extract: attribute names, comma-separated (default: each record's own).")] = None,

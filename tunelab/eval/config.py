@@ -51,6 +51,9 @@ class JudgeConfig(_Strict):
         return self.rubric
 
 
+SHIPPED_SPLITS = ("train", "validation", "test", "real")  # real: classify's hand-labelled titles
+
+
 class EvalConfig(_Strict):
     """One evaluation run: every model over every example of a split, at temperature 0."""
 
@@ -67,10 +70,12 @@ class EvalConfig(_Strict):
         default_factory=list,
         description="JSONL files of precomputed predictions ({\"id\": ..., \"prediction\": ...} per line), each "
                     "compared as one more column named after the file; with no models they alone are compared.")
-    split: Literal["train", "validation", "test", "real"] = Field(
-        "test", description="Which split of the data to evaluate on; a `data` file with no split fields is used whole. "
-                            "classify without `data`: `real` is the packaged hand-labelled real-style product titles "
-                            "(kept out of all training data) instead of the synthetic sample.")
+    split: str = Field(
+        "test", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Which split of the data to evaluate on: train, validation or test; classify without `data` also "
+                    "`real`, the packaged hand-labelled real-style product titles (kept out of all training data) "
+                    "instead of the synthetic sample. With `data`, any split its records name; a `data` file with no "
+                    "split fields is used whole.")
     data: str | None = Field(
         None, description="Your own file instead of the shipped sample: TuneLab products JSONL with category ids "
                           "(classify), MAVE JSONL (extract) or AmazonQA JSONL (qa); preference pairs (preference, "
@@ -155,6 +160,9 @@ class EvalConfig(_Strict):
             raise ValueError("`taxonomy` is for task classify only.")
         if self.catalogue is not None and self.task != "classify":
             raise ValueError("`catalogue` is for task classify only.")
+        if self.data is None and self.split not in SHIPPED_SPLITS:
+            raise ValueError(f"split {self.split!r}: the shipped data has {', '.join(SHIPPED_SPLITS)}; another split "
+                             "name is for your own `data` file, whose records name it.")
         if self.split == "real" and self.task != "classify" and self.data is None:
             raise ValueError("split `real` (the hand-labelled real-style product titles) is for task classify; "
                              "the sample's other tasks have train, validation and test.")

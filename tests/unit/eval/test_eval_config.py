@@ -44,7 +44,8 @@ def test_unknown_key_names_the_file_and_the_key(tmp_path):
     ({"task": "translate", "models": ["a"]}, "task: Input should be"),
     ({"task": "classify"}, "needs at least one model"),
     ({"task": "classify", "models": ["a", "a"]}, "a appears twice"),
-    ({"task": "classify", "models": ["a"], "split": "dev"}, "split"),
+    ({"task": "classify", "models": ["a"], "split": "dev"}, "split 'dev': the shipped data has train, validation"),
+    ({"task": "classify", "models": ["a"], "split": "dev set", "data": "mine.jsonl"}, "split: String should match"),
     ({"task": "classify", "models": ["a"], "limit": 0}, "limit"),
     ({"task": "qa", "models": ["a"], "attributes": ["Color"]}, "for task extract only"),
     ({"task": "qa", "models": ["a"], "taxonomy": "t.txt"}, "for task classify only"),
@@ -60,6 +61,11 @@ def test_bad_combinations_are_refused(data, message):
     with pytest.raises(EvalConfigError) as err:
         eval_config_from(data, "flags")
     assert message in str(err.value) and str(err.value).startswith("flags: ")
+
+
+def test_a_data_file_may_name_its_own_splits():
+    assert eval_config_from({"task": "classify", "models": ["a"], "split": "holdout-2026", "data": "mine.jsonl"},
+                            "flags").split == "holdout-2026"
 
 
 def test_retrieval_defaults_to_the_sample_collection_and_three_modes():
@@ -89,3 +95,15 @@ def test_missing_or_broken_file(tmp_path):
         load_eval_config(write(tmp_path, "task: [classify\n"))
     with pytest.raises(EvalConfigError, match="top level must be a mapping"):
         load_eval_config(write(tmp_path, "- classify\n"))
+
+
+def test_a_split_the_file_lacks_is_refused_naming_the_splits_it_has():
+    from types import SimpleNamespace
+
+    from tunelab.eval.tasks import select_split
+
+    rows = [SimpleNamespace(split="holdout"), SimpleNamespace(split=None), SimpleNamespace(split="holdout")]
+    assert select_split(rows, "holdout", None, "mine.jsonl") == [rows[0], rows[2]]
+    assert select_split(rows, "test", None, "mine.jsonl") == [rows[1]]  # no split field: test
+    with pytest.raises(ValueError, match=r"mine.jsonl has no records of split 'train' \(its splits: holdout, test\)"):
+        select_split(rows, "train", None, "mine.jsonl")

@@ -58,7 +58,9 @@ def select_split(records: list, split: str, limit: int | None, source: str) -> l
     else:
         chosen = list(records)
     if not chosen:
-        raise ValueError(f"{source} has no records of split '{split}'; choose another --split.")
+        named = sorted({getattr(r, "split", None) or "test" for r in records})
+        raise ValueError(f"{source} has no records of split '{split}' (its splits: {', '.join(named)}); "
+                         "choose one of them with --split.")
     return chosen[:limit] if limit else chosen
 
 
